@@ -1,0 +1,201 @@
+package executionlog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Status is the state of an Entry.
+type Status string
+
+// The states of an Entry. An entry starts pending and ends succeeded or
+// failed; it never leaves either final state.
+const (
+	StatusPending   Status = "pending"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Valid reports whether s is one of the defined states.
+func (s Status) Valid() bool {
+	return s == StatusPending || s == StatusSucceeded || s == StatusFailed
+}
+
+// Entry is one firing of a webhook action: the request it sends, every
+// attempt made so far, and its delivery state. The entry's ID is also the
+// delivery id that receivers see in the webhook-id header, the same on every
+// attempt.
+type Entry struct {
+	// ID identifies the entry and the delivery. IDs sort in creation order.
+	ID string
+	// TriggerID and TriggerName identify the trigger that fired.
+	TriggerID   string
+	TriggerName string
+	// ActionIndex is the position of the webhook action in the trigger's
+	// action list. The engine reads the action's current headers from the
+	// trigger at each attempt, so secrets are never stored in the log.
+	ActionIndex int
+	// TicketID is the ticket number (the packet's Id).
+	TicketID int
+	// Event is "created" or "updated".
+	Event string
+	// URL is where the packet is POSTed.
+	URL string
+	// RequestHeaders are the headers sent with the request, with secret
+	// values (Authorization, Cookie, API keys, headers marked secret)
+	// replaced by "[REDACTED]".
+	RequestHeaders map[string]string
+	// RequestBody is the JSON data packet.
+	RequestBody []byte
+	// Status is the delivery state.
+	Status Status
+	// Attempts lists every attempt, oldest first.
+	Attempts []Attempt
+	// NextAttemptAt is when a pending entry is next due. It is zero for
+	// entries in a final state.
+	NextAttemptAt time.Time
+	// LeaseOwner and LeaseUntil say which engine holds a pending entry and
+	// until when. An entry whose lease has expired may be claimed by another
+	// engine.
+	LeaseOwner string
+	LeaseUntil time.Time
+	// CreatedAt is when the trigger fired; UpdatedAt when the entry last
+	// changed.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Attempt is one try at delivering an entry.
+type Attempt struct {
+	// Number counts attempts from 1.
+	Number int
+	// StartedAt is when the request was sent; Duration how long the attempt
+	// took until the response body was read or the error occurred.
+	StartedAt time.Time
+	Duration  time.Duration
+	// StatusCode is the HTTP status of the response, or 0 when no response
+	// arrived.
+	StatusCode int
+	// Error describes why the attempt failed: a transport error, or the
+	// status the receiver answered with. It is empty for a successful
+	// attempt.
+	Error string
+	// ResponseBody is the start of the response body, up to the sender's
+	// capture limit; ResponseTruncated says whether there was more.
+	ResponseBody      string
+	ResponseTruncated bool
+}
+
+// LastAttempt returns the entry's most recent attempt, or false when no
+// attempt has been made.
+func (e *Entry) LastAttempt() (Attempt, bool) {
+	if len(e.Attempts) == 0 {
+		return Attempt{}, false
+	}
+	return e.Attempts[len(e.Attempts)-1], true
+}
+
+// Filter selects entries in Query. Zero fields do not filter.
+type Filter struct {
+	// From and To bound CreatedAt: From <= CreatedAt < To.
+	From, To time.Time
+	// TicketID keeps entries of one ticket number.
+	TicketID int
+	// TriggerID keeps entries of one trigger.
+	TriggerID string
+	// Status keeps entries in one state.
+	Status Status
+	// ErrorText keeps entries with an attempt whose Error contains this
+	// text, compared case-insensitively.
+	ErrorText string
+	// Limit is the page size. Defaults to DefaultLimit; at most MaxLimit.
+	Limit int
+	// Cursor continues a previous query: pass the Next of its Page, with the
+	// same filter.
+	Cursor string
+}
+
+// Page sizes for Filter.Limit.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// Page is one page of query results, newest first.
+type Page struct {
+	Entries []Entry
+	// Next is the cursor of the following page, or "" on the last page.
+	Next string
+}
+
+// Claim asks for due pending entries.
+type Claim struct {
+	// Owner names the claiming engine; it must be unique among engines
+	// sharing a log.
+	Owner string
+	// Now is the claim time: entries with NextAttemptAt <= Now and no
+	// unexpired lease are due.
+	Now time.Time
+	// Lease is how long the claimed entries stay reserved for Owner.
+	Lease time.Duration
+	// Limit is the most entries to return.
+	Limit int
+}
+
+// Update records the outcome of work on a claimed entry.
+type Update struct {
+	// ID is the entry; Owner must hold its lease.
+	ID    string
+	Owner string
+	// Attempt, when not nil, is appended to the entry's attempts. A nil
+	// Attempt releases the entry without counting an attempt (for example
+	// when the engine stops mid-attempt).
+	Attempt *Attempt
+	// Status is the entry's new state.
+	Status Status
+	// NextAttemptAt is when a pending entry is due again.
+	NextAttemptAt time.Time
+	// Now is the time of the update.
+	Now time.Time
+}
+
+// Errors returned by Log implementations.
+var (
+	// ErrNotFound means no entry has the requested id.
+	ErrNotFound = errors.New("executionlog: entry not found")
+	// ErrLeaseLost means the entry is no longer leased to the updating
+	// owner: its lease expired and another engine claimed it, or it is no
+	// longer pending.
+	ErrLeaseLost = errors.New("executionlog: lease lost")
+	// ErrFull means the log cannot hold more entries until some pending
+	// ones finish.
+	ErrFull = errors.New("executionlog: log is full")
+	// ErrInvalidFilter means a Filter field or its Cursor is malformed.
+	ErrInvalidFilter = errors.New("executionlog: invalid filter")
+)
+
+// Log stores execution log entries and is the delivery queue: the engine
+// adds pending entries, claims the due ones, and records each attempt.
+//
+// Implementations must be safe for concurrent use by several goroutines and,
+// for shared stores, by several engines. Every method honours ctx.
+type Log interface {
+	// Add stores new pending entries, all or none. The caller sets every
+	// field except LeaseOwner, LeaseUntil and Attempts. It returns ErrFull
+	// when a bounded log has no room.
+	Add(ctx context.Context, entries []*Entry) error
+	// Claim leases up to c.Limit due pending entries to c.Owner, oldest due
+	// first, and returns them with the lease set.
+	Claim(ctx context.Context, c Claim) ([]Entry, error)
+	// Update records the outcome of an attempt on a claimed entry and clears
+	// its lease. It returns ErrNotFound for an unknown id and ErrLeaseLost
+	// when u.Owner no longer holds the lease.
+	Update(ctx context.Context, u Update) error
+	// Get returns one entry, or ErrNotFound.
+	Get(ctx context.Context, id string) (Entry, error)
+	// Query returns the entries matching f, newest first (by CreatedAt,
+	// then ID). It returns ErrInvalidFilter for a malformed filter or
+	// cursor.
+	Query(ctx context.Context, f Filter) (Page, error)
+}

@@ -1,0 +1,198 @@
+package payload
+
+import "encoding/json"
+
+// Ticket is the JSON data packet POSTed to a webhook receiver when a trigger
+// fires. Its field names and JSON types follow the published packet exactly;
+// Encode (or json.Marshal) writes empty lists as [] rather than null.
+type Ticket struct {
+	// Id is the ticket number.
+	Id int `json:"Id"`
+	// Subject is the ticket's subject line.
+	Subject string `json:"Subject"`
+	// Status is the account-defined status name, such as "Resolved".
+	Status string `json:"Status"`
+	// Justification is the account-defined reason that accompanies some statuses.
+	Justification string `json:"Justification"`
+	// Actions are the ticket's interactions (replies, internal notes), oldest first.
+	Actions []Action `json:"Actions"`
+	// WebhookEvents lists one entry per condition of the trigger that fired.
+	// The engine fills it in for each delivery; a value set by the caller is
+	// replaced.
+	WebhookEvents []WebhookEvent `json:"WebhookEvents"`
+	// Urgency is the account-defined urgency name, such as "High".
+	Urgency string `json:"Urgency"`
+	// ServiceFirstLevel is the top level of the service catalogue.
+	ServiceFirstLevel string `json:"ServiceFirstLevel"`
+	// CustomFieldValues holds the values of the account's custom fields.
+	CustomFieldValues []CustomFieldValue `json:"CustomFieldValues"`
+	// SlaSolutionTime is the SLA solution time, in minutes.
+	SlaSolutionTime int `json:"SlaSolutionTime"`
+}
+
+// Action is one interaction on a ticket.
+type Action struct {
+	Id              int          `json:"Id"`
+	Description     string       `json:"Description"`
+	HtmlDescription string       `json:"HtmlDescription"`
+	Attachments     []Attachment `json:"Attachments"`
+}
+
+// Attachment is a file attached to an Action.
+type Attachment struct {
+	FileName string `json:"FileName"`
+	Path     string `json:"Path"`
+	// CreatedBy is the person who attached the file.
+	CreatedBy Person `json:"CreatedBy"`
+	// CreatedDate is an ISO-8601 date and time, kept as the string the
+	// helpdesk supplied.
+	CreatedDate string `json:"CreatedDate"`
+}
+
+// Person is a person, company or department known to the helpdesk.
+type Person struct {
+	Id           string      `json:"Id"`
+	PersonType   PersonType  `json:"PersonType"`
+	ProfileType  ProfileType `json:"ProfileType"`
+	BusinessName string      `json:"BusinessName"`
+	Email        string      `json:"Email"`
+	Phone        string      `json:"Phone"`
+}
+
+// PersonType says what kind of entity a Person is. It encodes as a JSON number.
+type PersonType int
+
+// The person types of the data packet.
+const (
+	PersonTypePerson     PersonType = 1
+	PersonTypeCompany    PersonType = 2
+	PersonTypeDepartment PersonType = 4
+)
+
+// ProfileType says which roles a Person has. It encodes as a JSON number.
+type ProfileType int
+
+// The profile types of the data packet.
+const (
+	ProfileTypeAgent          ProfileType = 1
+	ProfileTypeClient         ProfileType = 2
+	ProfileTypeAgentAndClient ProfileType = 3
+)
+
+// CustomFieldValue is the value of one custom field on a ticket.
+type CustomFieldValue struct {
+	CustomFieldId     int               `json:"CustomFieldId"`
+	CustomFieldRuleId int               `json:"CustomFieldRuleId"`
+	Line              int               `json:"Line"`
+	Value             string            `json:"Value"`
+	Items             []CustomFieldItem `json:"Items"`
+}
+
+// CustomFieldItem is one item of a list-valued custom field.
+type CustomFieldItem struct {
+	PersonId        string `json:"PersonId"`
+	ClientId        string `json:"ClientId"`
+	Team            string `json:"Team"`
+	CustomFieldItem string `json:"CustomFieldItem"`
+	StorageFileGuid string `json:"StorageFileGuid"`
+	FileName        string `json:"FileName"`
+}
+
+// WebhookEvent describes one condition of the trigger that fired: which
+// ticket field it looked at (Criteria) and how (Operator). The codes are
+// listed in the package documentation and never change meaning.
+type WebhookEvent struct {
+	Criteria Criteria `json:"Criteria"`
+	Operator Operator `json:"Operator"`
+}
+
+// Encode returns the JSON data packet for t.
+func Encode(t *Ticket) ([]byte, error) {
+	return json.Marshal(t)
+}
+
+// Decode parses a JSON data packet. Unknown keys are ignored, so a receiver
+// keeps working when the packet gains fields.
+func Decode(data []byte) (*Ticket, error) {
+	var t Ticket
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// The MarshalJSON methods below write nil lists as [] so that receivers
+// never see null where the packet promises a list. Each converts to a type
+// without methods to reuse encoding/json's struct encoding.
+
+// MarshalJSON encodes t with empty lists as [].
+func (t Ticket) MarshalJSON() ([]byte, error) {
+	type plain Ticket
+	if t.Actions == nil {
+		t.Actions = []Action{}
+	}
+	if t.WebhookEvents == nil {
+		t.WebhookEvents = []WebhookEvent{}
+	}
+	if t.CustomFieldValues == nil {
+		t.CustomFieldValues = []CustomFieldValue{}
+	}
+	return json.Marshal(plain(t))
+}
+
+// MarshalJSON encodes a with empty lists as [].
+func (a Action) MarshalJSON() ([]byte, error) {
+	type plain Action
+	if a.Attachments == nil {
+		a.Attachments = []Attachment{}
+	}
+	return json.Marshal(plain(a))
+}
+
+// MarshalJSON encodes v with empty lists as [].
+func (v CustomFieldValue) MarshalJSON() ([]byte, error) {
+	type plain CustomFieldValue
+	if v.Items == nil {
+		v.Items = []CustomFieldItem{}
+	}
+	return json.Marshal(plain(v))
+}
+
+// Clone returns a deep copy of t, so the copy's lists can be changed without
+// touching t's.
+func (t *Ticket) Clone() *Ticket {
+	c := *t
+	if t.Actions != nil {
+		c.Actions = make([]Action, len(t.Actions))
+		for i, a := range t.Actions {
+			if a.Attachments != nil {
+				a.Attachments = append([]Attachment(nil), a.Attachments...)
+			}
+			c.Actions[i] = a
+		}
+	}
+	if t.WebhookEvents != nil {
+		c.WebhookEvents = append([]WebhookEvent(nil), t.WebhookEvents...)
+	}
+	if t.CustomFieldValues != nil {
+		c.CustomFieldValues = make([]CustomFieldValue, len(t.CustomFieldValues))
+		for i, v := range t.CustomFieldValues {
+			if v.Items != nil {
+				v.Items = append([]CustomFieldItem(nil), v.Items...)
+			}
+			c.CustomFieldValues[i] = v
+		}
+	}
+	return &c
+}
+
+// CustomField returns the value of the first custom field value with the
+// given field id, and whether there was one.
+func (t *Ticket) CustomField(id int) (string, bool) {
+	for i := range t.CustomFieldValues {
+		if t.CustomFieldValues[i].CustomFieldId == id {
+			return t.CustomFieldValues[i].Value, true
+		}
+	}
+	return "", false
+}
