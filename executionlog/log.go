@@ -2,6 +2,7 @@ package executionlog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 )
@@ -198,4 +199,11 @@ type Log interface {
 	// then ID). It returns ErrInvalidFilter for a malformed filter or
 	// cursor.
 	Query(ctx context.Context, f Filter) (Page, error)
+}
+
+// TxAdder is implemented by logs stored in a SQL database. AddTx adds
+// entries inside the caller's transaction, so they commit or roll back with
+// the caller's own writes (the transactional outbox).
+type TxAdder interface {
+	AddTx(ctx context.Context, tx *sql.Tx, entries []*Entry) error
 }
