@@ -1,0 +1,382 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of HTTPSenderConfig.
+const (
+	DefaultTimeout         = 10 * time.Second
+	DefaultMaxResponseBody = 64 << 10
+	DefaultMaxDrain        = 1 << 20
+)
+
+// Errors returned by HTTPSender.Send, wrapped in an error that names the
+// request's URL; match them with errors.Is.
+var (
+	// ErrTimeout means the attempt took longer than the sender's Timeout,
+	// or than a timeout of the transport or of the caller's Client. It is
+	// not context.DeadlineExceeded, which Send returns only when the
+	// caller's ctx expired, so the two can be told apart. DefaultRetryable
+	// retries ErrTimeout.
+	ErrTimeout = errors.New("timed out")
+	// ErrInvalidRequest means the request cannot be sent: it or ctx is
+	// nil, its URL is not an absolute http or https URL, or its ID or a
+	// header name or value is malformed. Sending it again cannot succeed,
+	// so DefaultRetryable does not retry it.
+	ErrInvalidRequest = errors.New("invalid request")
+)
+
+// HTTPSenderConfig configures an HTTPSender. The zero value is ready to use.
+type HTTPSenderConfig struct {
+	// Client sends the requests. Redirects are never followed: the sender
+	// uses a copy of Client whose CheckRedirect returns
+	// http.ErrUseLastResponse, so a 3xx is returned as a Response; Client
+	// itself is not modified. Defaults to a client with its own transport
+	// (a clone of http.DefaultTransport keeping up to 64 idle connections
+	// per host, with dial, TLS handshake and response header timeouts equal
+	// to Timeout).
+	Client *http.Client
+	// Timeout bounds each attempt, covering connect, TLS, waiting for the
+	// response headers and reading the response body. Zero or negative
+	// means the default. Defaults to 10 seconds.
+	Timeout time.Duration
+	// MaxResponseBody is how many bytes of the response body are captured
+	// into Response.Body. Zero means the default; a negative value captures
+	// nothing. Defaults to 64 KiB.
+	MaxResponseBody int64
+	// MaxDrain is how many bytes past the captured ones are read and
+	// discarded, so the connection can be reused; when the receiver sends
+	// more, the connection is closed. Zero means the default; a negative
+	// value drains nothing. Defaults to 1 MiB.
+	MaxDrain int64
+	// Now gives the time sent in the webhook-timestamp header. Defaults to
+	// time.Now.
+	Now func() time.Time
+}
+
+// HTTPSender is the Sender that POSTs over HTTP. It is safe for concurrent
+// use. Create it with NewHTTPSender.
+type HTTPSender struct {
+	client          *http.Client
+	timeout         time.Duration
+	maxResponseBody int64
+	maxDrain        int64
+	now             func() time.Time
+}
+
+var _ Sender = (*HTTPSender)(nil)
+
+// errAttemptTimeout is the cause of the per-attempt context, telling the
+// sender's own timeout apart from the caller's deadline.
+var errAttemptTimeout = errors.New("webhook: attempt timeout")
+
+// NewHTTPSender returns an HTTPSender configured by cfg, with defaults for
+// its zero fields.
+func NewHTTPSender(cfg HTTPSenderConfig) *HTTPSender {
+	s := &HTTPSender{
+		timeout:         cfg.Timeout,
+		maxResponseBody: cfg.MaxResponseBody,
+		maxDrain:        cfg.MaxDrain,
+		now:             cfg.Now,
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	switch {
+	case s.maxResponseBody == 0:
+		s.maxResponseBody = DefaultMaxResponseBody
+	case s.maxResponseBody < 0:
+		s.maxResponseBody = 0
+	}
+	switch {
+	case s.maxDrain == 0:
+		s.maxDrain = DefaultMaxDrain
+	case s.maxDrain < 0:
+		s.maxDrain = 0
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var c http.Client
+	if cfg.Client != nil {
+		c = *cfg.Client
+	} else {
+		c.Transport = newTransport(s.timeout)
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}
+	s.client = &c
+	return s
+}
+
+// newTransport returns the transport of the default client: a clone of
+// http.DefaultTransport whose dial, TLS handshake and response header
+// timeouts are the attempt timeout.
+func newTransport(timeout time.Duration) *http.Transport {
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	t.DialContext = dialer.DialContext
+	t.TLSHandshakeTimeout = timeout
+	t.ResponseHeaderTimeout = timeout
+	t.MaxIdleConnsPerHost = 64
+	if t.MaxIdleConns < 256 {
+		t.MaxIdleConns = 256
+	}
+	return t
+}
+
+// CloseIdleConnections closes the idle connections kept for reuse.
+func (s *HTTPSender) CloseIdleConnections() {
+	if s != nil && s.client != nil {
+		s.client.CloseIdleConnections()
+	}
+}
+
+// Send POSTs req.Body to req.URL and returns the receiver's response.
+//
+// The request carries the headers in req.Header, then Content-Type:
+// application/json, webhook-id (req.ID, omitted when empty) and
+// webhook-timestamp (the attempt's Unix time in seconds), which replace any
+// header of the same name in req.Header; and User-Agent: UserAgent unless
+// req.Header sets one.
+//
+// Any HTTP status is returned as a Response, never as an error; a 3xx is
+// not followed. The first MaxResponseBody bytes of the body are captured
+// and Truncated is set when the receiver sent more.
+//
+// Errors name the URL (without its password) and never contain header
+// values. An attempt longer than the sender's Timeout returns an error
+// wrapping ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a
+// request that cannot be sent returns an error wrapping ErrInvalidRequest.
+func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) {
+	if s == nil || s.client == nil {
+		return nil, errors.New("webhook: HTTPSender not created by NewHTTPSender")
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("post: %w: nil context", ErrInvalidRequest)
+	}
+	if req == nil {
+		return nil, fmt.Errorf("post: %w: nil request", ErrInvalidRequest)
+	}
+	u, err := parseURL(req.URL)
+	if err != nil {
+		if u == nil {
+			return nil, fmt.Errorf("post: %w", err)
+		}
+		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+	}
+	where := u.Redacted()
+	if !validHeaderValue(req.ID) {
+		return nil, fmt.Errorf("post %s: %w: id holds a control character", where, ErrInvalidRequest)
+	}
+	if err := checkHeader(req.Header); err != nil {
+		return nil, fmt.Errorf("post %s: %w", where, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("post %s: %w", where, contextError(ctx))
+	}
+
+	start := time.Now()
+	deadline := start.Add(s.timeout)
+	actx, cancel := context.WithDeadlineCause(ctx, deadline, errAttemptTimeout)
+	defer cancel()
+	hreq, err := s.newHTTPRequest(actx, u, req)
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", where, err)
+	}
+
+	hresp, err := s.client.Do(hreq)
+	if err != nil {
+		if e := s.attemptError(ctx, actx, deadline); e != nil {
+			return nil, fmt.Errorf("post %s: %w", where, e)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if isTimeout(err) {
+			// A timeout of the transport or of the caller's client.
+			// Kept out of the chain: context.DeadlineExceeded must
+			// mean the caller's ctx.
+			return nil, fmt.Errorf("post %s: %w: %v", where, ErrTimeout, err)
+		}
+		return nil, fmt.Errorf("post %s: %w", where, err)
+	}
+	defer hresp.Body.Close()
+
+	resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header}
+	resp.Body, resp.Truncated, err = readBody(hresp.Body, s.maxResponseBody)
+	if err != nil {
+		switch e := s.attemptError(ctx, actx, deadline); {
+		case e != nil:
+			err = e
+		case isTimeout(err):
+			err = fmt.Errorf("%w: %v", ErrTimeout, err)
+		}
+		return nil, fmt.Errorf("post %s: status %d: reading response body: %w", where, hresp.StatusCode, err)
+	}
+	if resp.Truncated && s.maxDrain > 0 {
+		// Errors while draining do not matter: the response is complete
+		// as far as it is kept, and a failed drain only closes the
+		// connection.
+		_, _ = io.Copy(io.Discard, io.LimitReader(hresp.Body, s.maxDrain))
+	}
+	resp.Duration = time.Since(start)
+	return resp, nil
+}
+
+// newHTTPRequest builds the HTTP request of one attempt.
+func (s *HTTPSender) newHTTPRequest(ctx context.Context, u *url.URL, req *Request) (*http.Request, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	h := make(http.Header, len(req.Header)+4)
+	for k, vs := range req.Header {
+		ck := http.CanonicalHeaderKey(k)
+		h[ck] = append(h[ck], vs...)
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", UserAgent)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Del("Webhook-Id")
+	if req.ID != "" {
+		h.Set("Webhook-Id", req.ID)
+	}
+	h.Set("Webhook-Timestamp", strconv.FormatInt(s.now().Unix(), 10))
+	hreq.Header = h
+	return hreq, nil
+}
+
+// attemptError returns the error to report when the attempt failed with
+// a context done or past its deadline: the caller's context error when ctx
+// ended, ErrTimeout when the sender's own timeout (deadline) ran out, and
+// nil otherwise. Deadlines are compared with the clock as well as the
+// contexts because the transport's timers may report before a context's
+// timer has cancelled it.
+func (s *HTTPSender) attemptError(ctx, actx context.Context, deadline time.Time) error {
+	if ctx.Err() != nil {
+		return contextError(ctx)
+	}
+	now := time.Now()
+	if d, ok := ctx.Deadline(); ok && !now.Before(d) {
+		return context.DeadlineExceeded
+	}
+	if context.Cause(actx) == errAttemptTimeout || !now.Before(deadline) {
+		return fmt.Errorf("%w after %s", ErrTimeout, s.timeout)
+	}
+	return nil
+}
+
+// isTimeout reports whether err is a timeout of the network or of an
+// http.Client.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// contextError returns ctx.Err(), with its cause when the cause says more.
+func contextError(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
+// readBody reads up to limit bytes of body, reporting whether there was
+// more.
+func readBody(body io.Reader, limit int64) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > limit {
+		return b[:limit:limit], true, nil
+	}
+	return b, false, nil
+}
+
+// parseURL parses an absolute http or https URL. When raw parses but is
+// not such a URL, it returns the parsed URL with the error.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// The url.Error would repeat raw, password included; its cause
+		// names only the offending part.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: url: %w", ErrInvalidRequest, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return u, fmt.Errorf("%w: url scheme must be http or https", ErrInvalidRequest)
+	}
+	if u.Host == "" {
+		return u, fmt.Errorf("%w: url has no host", ErrInvalidRequest)
+	}
+	return u, nil
+}
+
+// checkHeader reports a header name that is not an HTTP token or a value
+// holding control characters. The error names the header, never its value.
+func checkHeader(h http.Header) error {
+	for k, vs := range h {
+		if !validHeaderName(k) {
+			return fmt.Errorf("%w: malformed header name %q", ErrInvalidRequest, k)
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return fmt.Errorf("%w: header %s: value holds a control character", ErrInvalidRequest, http.CanonicalHeaderKey(k))
+			}
+		}
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v holds no control character other
+// than horizontal tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
