@@ -1,0 +1,194 @@
+package sqllog
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+)
+
+// dueCondition selects the due pending entries; its arguments are the
+// claim time twice.
+const dueCondition = "status = 'pending' AND next_attempt_at <= ? AND (lease_owner IS NULL OR lease_until <= ?)"
+
+// Claim leases up to c.Limit due pending entries to c.Owner, ordered by
+// NextAttemptAt and then ID, and returns them with their attempts and the
+// lease set. An entry is due when its NextAttemptAt is not after c.Now and
+// it has no lease, or its lease ended at or before c.Now.
+//
+// On PostgreSQL and MySQL/MariaDB, engines claiming at the same time skip
+// each other's locked rows (FOR UPDATE SKIP LOCKED): each entry goes to
+// exactly one of them and none waits for another. On SQLite the claim is
+// one write statement, serialized with every other writer.
+//
+// Claim returns an error when c.Owner is empty or c.Lease is not positive,
+// and no entries when c.Limit is not positive.
+func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.Owner == "" {
+		return nil, errors.New("sqllog: claim: owner is empty")
+	}
+	if c.Lease <= 0 {
+		return nil, fmt.Errorf("sqllog: claim: lease %s is not positive", c.Lease)
+	}
+	if c.Limit <= 0 {
+		return nil, nil
+	}
+	// A stored time s, a whole microsecond, is <= Now exactly when it is
+	// <= Now truncated to the microsecond.
+	now := microUTC(c.Now)
+	rows, err := l.d.claim(ctx, l, c.Owner, now, microUTC(c.Now.Add(c.Lease)), c.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqllog: claim for %q: %w", c.Owner, err)
+	}
+	slices.SortFunc(rows, func(a, b entryRow) int {
+		if c := a.e.NextAttemptAt.Compare(b.e.NextAttemptAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e.ID, b.e.ID)
+	})
+	// The attempts of leased entries change only through their owner, so
+	// reading them after the claim committed is consistent.
+	out, err := l.loadAttempts(ctx, l.db, rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqllog: claim for %q: %w", c.Owner, err)
+	}
+	return out, nil
+}
+
+// claimReturning is the claim of dialects with UPDATE ... RETURNING
+// (PostgreSQL, SQLite): one statement picks the due rows, locking them
+// with lock (" FOR UPDATE SKIP LOCKED" or ""), leases them and returns
+// them.
+func claimReturning(ctx context.Context, l *Log, lock, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+	d := l.d
+	rows, err := l.query(ctx, l.db, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ?"+
+		" WHERE id IN (SELECT id FROM "+l.entries+" WHERE "+dueCondition+
+		" ORDER BY next_attempt_at, id LIMIT ?"+lock+") RETURNING "+entryCols,
+		owner, d.timeArg(until), d.timeArg(now), d.timeArg(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return l.scanEntries(rows)
+}
+
+// Update records the outcome of work on a claimed entry: it appends
+// u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
+// for a final state), clears the lease and sets UpdatedAt to u.Now, in one
+// transaction. The attempt is stored as given, its Number included.
+//
+// The lease is checked by the same statement that changes the entry, so
+// two engines can never both record an outcome. Update returns an error
+// wrapping executionlog.ErrNotFound for an unknown id,
+// executionlog.ErrLeaseLost when the entry is not pending or u.Owner does
+// not hold its lease, and an error when u.Status is not a defined state.
+func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !u.Status.Valid() {
+		return fmt.Errorf("sqllog: update %q: unknown status %q", u.ID, truncate(string(u.Status), 64))
+	}
+	if u.Owner == "" {
+		return l.updateRefused(ctx, u)
+	}
+
+	d := l.d
+	var next any // NULL for a final state
+	if u.Status == executionlog.StatusPending {
+		next = d.timeArg(u.NextAttemptAt)
+	}
+	added, errText := 0, ""
+	if u.Attempt != nil {
+		added = 1
+		if u.Attempt.Error != "" {
+			errText = "\n" + searchText(u.Attempt.Error)
+		}
+	}
+	set := "UPDATE " + l.entries + " SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL," +
+		" updated_at = ?, attempt_count = attempt_count + ?, error_text = " + d.concat("error_text", "?") +
+		" WHERE id = ? AND lease_owner = ? AND status = 'pending'"
+	args := []any{string(u.Status), next, d.timeArg(u.Now), added, errText, u.ID, u.Owner}
+
+	if u.Attempt == nil {
+		res, err := l.exec(ctx, l.db, set, args...)
+		if err != nil {
+			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+		} else if n == 0 {
+			return l.updateRefused(ctx, u)
+		}
+		return nil
+	}
+
+	// The UPDATE comes first, so that on SQLite the transaction takes the
+	// write lock before it reads anything.
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqllog: update %q: begin transaction: %w", u.ID, err)
+	}
+	res, err := l.exec(ctx, tx, set, args...)
+	if err != nil {
+		rollback(tx)
+		return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		rollback(tx)
+		if err != nil {
+			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+		}
+		return l.updateRefused(ctx, u)
+	}
+	var seq int
+	if err := l.queryRow(ctx, tx, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&seq); err != nil {
+		rollback(tx)
+		return fmt.Errorf("sqllog: update %q: reading attempt count: %w", u.ID, err)
+	}
+	a := u.Attempt
+	if _, err := l.exec(ctx, tx, "INSERT INTO "+l.attempts+" ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		u.ID, seq, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
+		[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated); err != nil {
+		rollback(tx)
+		return fmt.Errorf("sqllog: update %q: writing attempt %d: %w", u.ID, seq, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqllog: update %q: commit: %w", u.ID, err)
+	}
+	return nil
+}
+
+// updateRefused returns the error of an Update that changed no row:
+// ErrNotFound when the entry does not exist, ErrLeaseLost when it does.
+func (l *Log) updateRefused(ctx context.Context, u executionlog.Update) error {
+	var status string
+	err := l.queryRow(ctx, l.db, "SELECT status FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&status)
+	switch {
+	case isNoRows(err):
+		return fmt.Errorf("sqllog: update: %w: %q", executionlog.ErrNotFound, u.ID)
+	case err != nil:
+		return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+	case status != string(executionlog.StatusPending):
+		return fmt.Errorf("sqllog: update: %w: entry %q is %s", executionlog.ErrLeaseLost, u.ID, status)
+	default:
+		return fmt.Errorf("sqllog: update: %w: entry %q is not leased to %q", executionlog.ErrLeaseLost, u.ID, truncate(u.Owner, 64))
+	}
+}
+
+// searchText is the form in which an attempt's error is kept in the
+// entries' error_text column for search: lower-cased as
+// executionlog.MatchesError compares, with NUL bytes (which PostgreSQL
+// text cannot hold) turned into line breaks. Line breaks also separate the
+// errors of successive attempts, so a search text without line breaks or
+// NULs matches error_text exactly when it matches one attempt's error.
+func searchText(s string) string {
+	return strings.ReplaceAll(strings.ToLower(s), "\x00", "\n")
+}

@@ -1,0 +1,161 @@
+package sqllog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dialect adapts the log to one SQL database: its placeholders, types,
+// schema, migration lock, claiming and pruning. Use the SQLite, Postgres
+// and MySQL values; its methods other than String are unexported, so other
+// packages cannot implement it.
+type Dialect interface {
+	// String names the dialect.
+	String() string
+
+	// rebind rewrites a query written with ? placeholders into the
+	// dialect's placeholders.
+	rebind(query string) string
+	// quote quotes an identifier made of [a-z0-9_].
+	quote(name string) string
+	// timeArg encodes t, which may be zero, as a query argument.
+	timeArg(t time.Time) any
+	// wallClock reports whether the database returns times as wall clock
+	// readings without a zone (MySQL DATETIME), to be read as UTC.
+	wallClock() bool
+	// concat returns the SQL expression of a followed by b.
+	concat(a, b string) string
+	// timeType is the column type of times.
+	timeType() string
+
+	// schema returns the log's migrations, oldest first.
+	schema(l *Log) []migration
+	// lockMigrate runs apply on one connection or transaction while
+	// holding a lock that keeps other processes from migrating the same
+	// tables at the same time.
+	lockMigrate(ctx context.Context, l *Log, apply func(q queryer) error) error
+	// afterMigrate runs on the same connection or transaction after the
+	// migrations, on every Migrate: optional steps that may fail without
+	// failing Migrate.
+	afterMigrate(ctx context.Context, l *Log, q queryer) error
+
+	// claim leases due entries; see Log.Claim.
+	claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error)
+	// pruneBatch deletes up to n finished entries created before cutoff,
+	// with their attempts, and returns how many entries it deleted.
+	pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error)
+}
+
+// migration is one version of the schema.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+// questionRebind returns query unchanged: the dialect uses ? placeholders.
+func questionRebind(query string) string { return query }
+
+// dollarRebind numbers the ? placeholders of query as $1, $2, ... The
+// log's queries hold no ? other than placeholders.
+func dollarRebind(query string) string {
+	n := strings.Count(query, "?")
+	if n == 0 {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 2*n)
+	i := 0
+	for _, r := range query {
+		if r == '?' {
+			i++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(i))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// microUTC returns t in UTC, truncated to the microsecond: the precision
+// the log stores.
+func microUTC(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// ceilMicro returns the first microsecond at or after t, in UTC. For a
+// stored time s, which is a whole microsecond, s >= t exactly when
+// s >= ceilMicro(t), and s < t exactly when s < ceilMicro(t).
+func ceilMicro(t time.Time) time.Time {
+	m := microUTC(t)
+	if m.Before(t) {
+		m = m.Add(time.Microsecond)
+	}
+	return m
+}
+
+// nullTimeArg encodes t as a query argument, and a zero t as NULL.
+func nullTimeArg(d Dialect, t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.timeArg(t)
+}
+
+// timeScanner reads a time column into t, whatever form the driver
+// returns it in: time.Time, unix microseconds (SQLite), or text (MySQL
+// without parseTime). NULL reads as the zero time. Every time is
+// returned in UTC.
+type timeScanner struct {
+	t    *time.Time
+	wall bool
+}
+
+// mysqlTimeFormat is how DATETIME(6) values are written and read.
+const mysqlTimeFormat = "2006-01-02 15:04:05.999999"
+
+// Scan implements sql.Scanner.
+func (s timeScanner) Scan(src any) error {
+	var t time.Time
+	switch v := src.(type) {
+	case nil:
+	case time.Time:
+		if s.wall {
+			t = time.Date(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(), v.Nanosecond(), time.UTC)
+		} else {
+			t = v
+		}
+	case int64:
+		t = time.UnixMicro(v)
+	case []byte:
+		p, err := time.Parse(mysqlTimeFormat, string(v))
+		if err != nil {
+			return fmt.Errorf("sqllog: reading time %q: %w", truncate(string(v), 64), err)
+		}
+		t = p
+	case string:
+		p, err := time.Parse(mysqlTimeFormat, v)
+		if err != nil {
+			return fmt.Errorf("sqllog: reading time %q: %w", truncate(v, 64), err)
+		}
+		t = p
+	default:
+		return fmt.Errorf("sqllog: reading time: unsupported type %T", src)
+	}
+	if t.Equal(time.Time{}) {
+		*s.t = time.Time{}
+		return nil
+	}
+	*s.t = t.UTC()
+	return nil
+}
+
+// scanTime returns a scanner that reads a time column of the log's
+// dialect into t.
+func (l *Log) scanTime(t *time.Time) sql.Scanner {
+	return timeScanner{t: t, wall: l.d.wallClock()}
+}

@@ -1,0 +1,148 @@
+package sqllog
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Postgres is the dialect of PostgreSQL 13 or later, for example through
+// github.com/jackc/pgx/v5/stdlib. Times are stored as timestamptz; error
+// search uses a pg_trgm GIN index when the extension can be created.
+var Postgres Dialect = postgresDialect{}
+
+// postgresDialect adapts the log to PostgreSQL.
+type postgresDialect struct{}
+
+func (postgresDialect) String() string             { return "postgres" }
+func (postgresDialect) rebind(query string) string { return dollarRebind(query) }
+func (postgresDialect) quote(name string) string   { return `"` + name + `"` }
+func (postgresDialect) timeArg(t time.Time) any    { return microUTC(t) }
+func (postgresDialect) wallClock() bool            { return false }
+func (postgresDialect) concat(a, b string) string  { return a + " || " + b }
+func (postgresDialect) timeType() string           { return "timestamptz" }
+
+// The ids are compared with the "C" collation, byte by byte as Go compares
+// strings, so that keyset paging and claim order agree with the memory log
+// whatever the database's collation.
+func (postgresDialect) schema(l *Log) []migration {
+	return []migration{{version: 1, stmts: []string{
+		`CREATE TABLE ` + l.entries + ` (
+			id text COLLATE "C" NOT NULL PRIMARY KEY,
+			trigger_id text NOT NULL,
+			trigger_name text NOT NULL,
+			action_index bigint NOT NULL,
+			ticket_id bigint NOT NULL,
+			event text NOT NULL,
+			url text NOT NULL,
+			request_headers text,
+			request_body bytea,
+			status text NOT NULL,
+			attempt_count integer NOT NULL DEFAULT 0,
+			next_attempt_at timestamptz,
+			lease_owner text,
+			lease_until timestamptz,
+			error_text text NOT NULL DEFAULT '',
+			created_at timestamptz NOT NULL,
+			updated_at timestamptz NOT NULL
+		)`,
+		`CREATE TABLE ` + l.attempts + ` (
+			entry_id text COLLATE "C" NOT NULL REFERENCES ` + l.entries + ` (id) ON DELETE CASCADE,
+			seq integer NOT NULL,
+			number bigint NOT NULL,
+			started_at timestamptz NOT NULL,
+			duration_ns bigint NOT NULL,
+			status_code integer NOT NULL,
+			error bytea,
+			response_body bytea,
+			response_truncated boolean NOT NULL,
+			PRIMARY KEY (entry_id, seq)
+		)`,
+		`CREATE INDEX ` + l.name("entries_created_idx") + ` ON ` + l.entries + ` (created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_ticket_idx") + ` ON ` + l.entries + ` (ticket_id, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_trigger_idx") + ` ON ` + l.entries + ` (trigger_id, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_status_idx") + ` ON ` + l.entries + ` (status, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_due_idx") + ` ON ` + l.entries + ` (next_attempt_at, id) WHERE status = 'pending'`,
+	}}}
+}
+
+// lockMigrate runs apply in one transaction that first takes a
+// transaction-level advisory lock keyed by the table prefix.
+func (postgresDialect) lockMigrate(ctx context.Context, l *Log, apply func(q queryer) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(lockKey("migrate:"+l.prefix), 10)+")"); err != nil {
+		rollback(tx)
+		return err
+	}
+	if err := apply(tx); err != nil {
+		rollback(tx)
+		return err
+	}
+	return tx.Commit()
+}
+
+// afterMigrate creates the trigram index of error_text when it is
+// missing, creating the pg_trgm extension first if needed. It works in a
+// savepoint: when the extension is not available or the role may not
+// create it, the savepoint is rolled back and error search goes on
+// without the index.
+func (postgresDialect) afterMigrate(ctx context.Context, l *Log, q queryer) error {
+	index := l.name("entries_error_idx")
+	var exists bool
+	if err := q.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", index).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, "SAVEPOINT sqllog_trgm"); err != nil {
+		return err
+	}
+	err := func() error {
+		var installed bool
+		if err := q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')").Scan(&installed); err != nil {
+			return err
+		}
+		if !installed {
+			// Logs with other prefixes may be migrating at the same time:
+			// let one of them create the extension.
+			if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(lockKey("pg_trgm"), 10)+")"); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_trgm"); err != nil {
+				return err
+			}
+		}
+		_, err := q.ExecContext(ctx, "CREATE INDEX "+index+" ON "+l.entries+" USING gin (error_text gin_trgm_ops)")
+		return err
+	}()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		_, err := q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sqllog_trgm")
+		return err
+	}
+	_, err = q.ExecContext(ctx, "RELEASE SAVEPOINT sqllog_trgm")
+	return err
+}
+
+// claim leases due entries with one UPDATE whose subquery locks the rows
+// it picks, skipping rows other engines have locked.
+func (postgresDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+	return claimReturning(ctx, l, " FOR UPDATE SKIP LOCKED", owner, now, until, limit)
+}
+
+// pruneBatch deletes one batch of entries in one statement; the foreign
+// key deletes their attempts.
+func (postgresDialect) pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error) {
+	res, err := l.exec(ctx, l.db, "DELETE FROM "+l.entries+" WHERE id IN (SELECT id FROM "+l.entries+
+		" WHERE "+finishedCondition+" LIMIT ?)", l.d.timeArg(cutoff), n)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

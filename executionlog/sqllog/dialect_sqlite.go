@@ -1,0 +1,151 @@
+package sqllog
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SQLite is the dialect of SQLite 3.35 or later (for RETURNING), for
+// example through modernc.org/sqlite. Times are stored as unix
+// microseconds.
+var SQLite Dialect = sqliteDialect{}
+
+// sqliteDialect adapts the log to SQLite.
+type sqliteDialect struct{}
+
+func (sqliteDialect) String() string             { return "sqlite" }
+func (sqliteDialect) rebind(query string) string { return questionRebind(query) }
+func (sqliteDialect) quote(name string) string   { return `"` + name + `"` }
+func (sqliteDialect) timeArg(t time.Time) any    { return microUTC(t).UnixMicro() }
+func (sqliteDialect) wallClock() bool            { return false }
+func (sqliteDialect) concat(a, b string) string  { return a + " || " + b }
+func (sqliteDialect) timeType() string           { return "INTEGER" }
+
+func (sqliteDialect) schema(l *Log) []migration {
+	return []migration{{version: 1, stmts: []string{
+		`CREATE TABLE ` + l.entries + ` (
+			id TEXT NOT NULL PRIMARY KEY,
+			trigger_id TEXT NOT NULL,
+			trigger_name TEXT NOT NULL,
+			action_index INTEGER NOT NULL,
+			ticket_id INTEGER NOT NULL,
+			event TEXT NOT NULL,
+			url TEXT NOT NULL,
+			request_headers TEXT,
+			request_body BLOB,
+			status TEXT NOT NULL,
+			attempt_count INTEGER NOT NULL DEFAULT 0,
+			next_attempt_at INTEGER,
+			lease_owner TEXT,
+			lease_until INTEGER,
+			error_text TEXT NOT NULL DEFAULT '',
+			created_at INTEGER NOT NULL,
+			updated_at INTEGER NOT NULL
+		)`,
+		`CREATE TABLE ` + l.attempts + ` (
+			entry_id TEXT NOT NULL REFERENCES ` + l.entries + ` (id) ON DELETE CASCADE,
+			seq INTEGER NOT NULL,
+			number INTEGER NOT NULL,
+			started_at INTEGER NOT NULL,
+			duration_ns INTEGER NOT NULL,
+			status_code INTEGER NOT NULL,
+			error BLOB,
+			response_body BLOB,
+			response_truncated INTEGER NOT NULL,
+			PRIMARY KEY (entry_id, seq)
+		)`,
+		`CREATE INDEX ` + l.name("entries_created_idx") + ` ON ` + l.entries + ` (created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_ticket_idx") + ` ON ` + l.entries + ` (ticket_id, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_trigger_idx") + ` ON ` + l.entries + ` (trigger_id, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_status_idx") + ` ON ` + l.entries + ` (status, created_at, id)`,
+		`CREATE INDEX ` + l.name("entries_due_idx") + ` ON ` + l.entries + ` (next_attempt_at, id) WHERE status = 'pending'`,
+	}}}
+}
+
+// lockMigrate runs apply in a BEGIN IMMEDIATE transaction on one
+// connection: SQLite lets one writer in at a time, and the others wait
+// for it up to the connection's busy_timeout.
+func (sqliteDialect) lockMigrate(ctx context.Context, l *Log, apply func(q queryer) error) error {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("taking the write lock: %w", err)
+	}
+	if err := apply(conn); err != nil {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			// Never hand a connection inside a transaction back to the
+			// pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
+	}
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (sqliteDialect) afterMigrate(context.Context, *Log, queryer) error { return nil }
+
+// claim leases due entries with one UPDATE ... RETURNING statement: a
+// single writer statement is atomic in SQLite.
+func (sqliteDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+	return claimReturning(ctx, l, "", owner, now, until, limit)
+}
+
+// pruneBatch deletes the entries of one batch and then their attempts in
+// a transaction. The first statement is a write, so the transaction holds
+// SQLite's write lock from the start. Attempts are deleted explicitly
+// because SQLite enforces the ON DELETE CASCADE only on connections with
+// foreign_keys on.
+func (sqliteDialect) pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	deleted, err := func() (int64, error) {
+		rows, err := l.query(ctx, tx, "DELETE FROM "+l.entries+" WHERE id IN (SELECT id FROM "+l.entries+
+			" WHERE "+finishedCondition+" LIMIT ?) RETURNING id", l.d.timeArg(cutoff), n)
+		if err != nil {
+			return 0, err
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return 0, err
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		marks := strings.Repeat(", ?", len(ids))[2:]
+		if _, err := l.exec(ctx, tx, "DELETE FROM "+l.attempts+" WHERE entry_id IN ("+marks+")", ids...); err != nil {
+			return 0, err
+		}
+		return int64(len(ids)), nil
+	}()
+	if err != nil {
+		rollback(tx)
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return deleted, nil
+}

@@ -1,0 +1,137 @@
+// Package sqllog is the Webhook Execution Log, and the delivery queue, in
+// a SQL database through database/sql: SQLite, PostgreSQL, or MySQL and
+// MariaDB. It passes the executionlogtest conformance suite, like the
+// memory log, and adds what a durable log needs: migrations, retention
+// (Prune) and the transactional outbox (AddTx).
+//
+// The package imports no driver. The application opens a *sql.DB with the
+// driver of its choice and names the dialect:
+//
+//	db, err := sql.Open("pgx", "postgres://app@db.internal:5432/helpdesk")
+//	...
+//	log, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.Postgres})
+//	...
+//	err = log.Migrate(ctx) // at startup
+//
+// # Choosing a dialect
+//
+// SQLite suits a helpdesk that runs as one process: the log lives in one
+// file, next to the application's data. Writers take turns, so every
+// engine sharing the file waits for the others; run one engine. Use
+// PostgreSQL or MySQL/MariaDB when several processes each run an engine
+// over the same log: they claim due entries with FOR UPDATE SKIP LOCKED,
+// so each entry goes to exactly one engine and no engine waits for
+// another.
+//
+// # DSNs
+//
+// SQLite, with modernc.org/sqlite (driver "sqlite"), or any driver of
+// SQLite 3.35 or later:
+//
+//	file:/var/lib/helpdesk/tickethooks.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate
+//
+// busy_timeout makes a writer wait up to 5 s for another instead of
+// failing with "database is locked"; WAL lets readers (the log screen)
+// read while the engine writes. The log's own transactions start with a
+// write and do not need _txlock=immediate, but a transaction of the
+// application passed to AddTx does when it reads before it writes: without
+// it, two such transactions can deadlock and one fails at once.
+//
+// PostgreSQL 13 or later, with github.com/jackc/pgx/v5/stdlib (driver
+// "pgx"): any DSN; the tables are created in the first schema of the
+// search_path.
+//
+// MySQL 8.0 or later, or MariaDB 10.6 or later, with
+// github.com/go-sql-driver/mysql (driver "mysql"):
+//
+//	app:secret@tcp(db.internal:3306)/helpdesk?parseTime=true
+//
+// parseTime=true is recommended (the log also reads times without it).
+// The log writes and reads every time as UTC whatever the loc parameter
+// says. Keep the default strict sql_mode, so that a value too long for its
+// column fails instead of being cut. One Add statement sends at most about
+// 4 MiB of request bodies, within the default 16 MiB max_allowed_packet.
+// Claim runs at READ COMMITTED, which MySQL refuses with
+// binlog_format=STATEMENT; the defaults (ROW in MySQL 8, MIXED in MariaDB)
+// work.
+//
+// # Migrations
+//
+// Migrate creates the tables <prefix>entries, <prefix>attempts and
+// <prefix>migrations (Config.TablePrefix, "tickethooks_" by default) and
+// their indexes, and later upgrades them. It records each applied schema
+// version, so running it at every start is cheap, and it takes a lock
+// (PostgreSQL advisory lock, MySQL GET_LOCK, SQLite BEGIN IMMEDIATE), so
+// several processes may start at once. The other methods fail with the
+// database's "no such table" error until it has run.
+//
+// Each entry is a row of <prefix>entries; its attempts are rows of
+// <prefix>attempts keyed by (entry_id, seq). A child table rather than a
+// JSON column keeps Update an append of one small row, however many
+// attempts with their captured response bodies an entry gathers, keeps
+// the bodies and errors as exact bytes, and lets Prune and SQL users reach
+// attempts directly. The entries row also keeps error_text, the
+// lower-cased errors of its attempts, which is what error search reads.
+//
+// # Claiming and leases
+//
+// Claim leases due pending entries to an owner until Claim.Now plus
+// Claim.Lease, oldest due first. Update checks the lease in the same
+// statement that records the outcome (UPDATE ... WHERE id = ? AND
+// lease_owner = ? AND status = 'pending') and appends the attempt in the
+// same transaction, so an engine whose lease expired and was taken over
+// gets executionlog.ErrLeaseLost and changes nothing. An entry whose
+// lease expired, because its engine stopped or stalled, is due again for
+// any engine. Engines should use one clock: Claim compares the leases
+// with the Now it is given.
+//
+// # Retention
+//
+// The log keeps every entry until Prune deletes it: call Prune
+// periodically with a cutoff such as 30 days ago. It deletes finished
+// entries, 1,000 per short transaction, and never pending ones, so a
+// delivery still being retried is never lost. Add never returns
+// executionlog.ErrFull.
+//
+// # Error search
+//
+// Filter.ErrorText matches case-insensitively, with Unicode case folding
+// in every dialect, because error_text and the search text are both
+// lower-cased in Go before the database compares them; % and _ in the
+// search text are literal. Measured on a million entries (one attempt
+// each, a fifth of them failed), a page of 50 newest-first:
+//
+//   - PostgreSQL: a pg_trgm GIN index on error_text serves the LIKE
+//     search: 3.5 ms when nothing matches, 10 ms for a rare error, under
+//     1 ms for a common one. Migrate creates the extension and the index
+//     when the role may (pg_trgm is a trusted extension from PostgreSQL
+//     13: a database owner may create it); when it may not, Migrate
+//     succeeds, search runs without the index (a parallel scan, about
+//     120 ms), and every later Migrate tries again. Building the index on
+//     a large log blocks writes while it runs; to avoid that, create it
+//     first with CREATE INDEX CONCURRENTLY <prefix>entries_error_idx ON
+//     <prefix>entries USING gin (error_text gin_trgm_ops).
+//   - SQLite: LIKE scans the entries newest first and stops at the end of
+//     the page: about 1 ms for a common error, 200 ms for a rare one,
+//     450 ms when nothing matches.
+//   - MySQL/MariaDB: no index serves a substring search (FULLTEXT matches
+//     words, and MariaDB has no n-gram parser), so LIKE scans the entries
+//     in the range the other filters select, newest first, and stops at
+//     the end of the page: about 1 ms for a common error, 0.65 s for a
+//     rare one and 1.5 s when nothing matches, on MariaDB 10.11 with its
+//     default 128 MiB buffer pool. Narrow the search with a time range,
+//     a ticket, a trigger or a status to keep it fast.
+//
+// In every dialect, the other filters (time range, ticket, trigger,
+// status) and paging use B-tree indexes that end in (created_at, id), so
+// a page costs about a millisecond at any depth of the log.
+//
+// # Limits
+//
+// Times are stored in UTC with microsecond precision. In MySQL, ids,
+// trigger ids and lease owners hold at most 255 bytes. PostgreSQL and
+// MySQL reject text that is not valid UTF-8 (and PostgreSQL text with NUL
+// bytes) in an entry's trigger name, URL, event and headers; attempts'
+// errors and response bodies, and request bodies, are binary and kept
+// exactly.
+package sqllog

@@ -1,0 +1,152 @@
+package sqllog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+)
+
+// Get returns the entry with the given id and its attempts, or an error
+// wrapping executionlog.ErrNotFound.
+func (l *Log) Get(ctx context.Context, id string) (executionlog.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return executionlog.Entry{}, err
+	}
+	r, err := l.scanEntry(l.queryRow(ctx, l.db, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id = ?", id))
+	if isNoRows(err) {
+		return executionlog.Entry{}, fmt.Errorf("sqllog: get: %w: %q", executionlog.ErrNotFound, id)
+	}
+	if err != nil {
+		return executionlog.Entry{}, fmt.Errorf("sqllog: get %q: %w", id, err)
+	}
+	out, err := l.loadAttempts(ctx, l.db, []entryRow{r})
+	if err != nil {
+		return executionlog.Entry{}, fmt.Errorf("sqllog: get %q: %w", id, err)
+	}
+	return out[0], nil
+}
+
+// Query returns the entries matching f with their attempts, newest first
+// by (CreatedAt, ID), one page at a time: a keyset page over the
+// (created_at, id) order, so a page costs the same however deep it is.
+// It returns an error wrapping executionlog.ErrInvalidFilter when f is
+// malformed (see executionlog.Filter.Normalize).
+//
+// f.ErrorText is matched, case-insensitively, against error_text: the
+// lower-cased errors of the entry's attempts. See the package
+// documentation for the index each dialect uses.
+func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return executionlog.Page{}, err
+	}
+	f, err := f.Normalize()
+	if err != nil {
+		return executionlog.Page{}, err
+	}
+
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	d := l.d
+	if !f.From.IsZero() {
+		add("created_at >= ?", d.timeArg(ceilMicro(f.From)))
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", d.timeArg(ceilMicro(f.To)))
+	}
+	if f.TicketID != 0 {
+		add("ticket_id = ?", f.TicketID)
+	}
+	if f.TriggerID != "" {
+		add("trigger_id = ?", f.TriggerID)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	// A search text with a line break or NUL cannot be matched exactly
+	// against error_text, where line breaks separate attempts: match each
+	// of its parts there, and the whole against each attempt in Go.
+	needle := searchText(f.ErrorText)
+	exact := !strings.Contains(needle, "\n")
+	for part := range strings.SplitSeq(needle, "\n") {
+		if part != "" {
+			add("error_text LIKE ? ESCAPE '!'", "%"+escapeLike(part)+"%")
+		}
+	}
+
+	var page executionlog.Page
+	fetch := f.Limit + 1
+	at, id, after := time.Time{}, "", f.Cursor != ""
+	if after {
+		if at, id, err = executionlog.DecodeCursor(f.Cursor); err != nil {
+			return executionlog.Page{}, err
+		}
+	}
+	for {
+		cond, cargs := slices.Clone(where), slices.Clone(args)
+		if after {
+			m := microUTC(at)
+			if m.Equal(at) {
+				cond = append(cond, "created_at <= ? AND (created_at < ? OR id < ?)")
+				cargs = append(cargs, d.timeArg(m), d.timeArg(m), id)
+			} else {
+				// No stored time, a whole microsecond, equals at.
+				cond = append(cond, "created_at <= ?")
+				cargs = append(cargs, d.timeArg(m))
+			}
+		}
+		query := "SELECT " + entryCols + " FROM " + l.entries
+		if len(cond) > 0 {
+			query += " WHERE " + strings.Join(cond, " AND ")
+		}
+		query += " ORDER BY created_at DESC, id DESC LIMIT ?"
+		rs, err := l.query(ctx, l.db, query, append(cargs, fetch)...)
+		if err != nil {
+			return executionlog.Page{}, fmt.Errorf("sqllog: query: %w", err)
+		}
+		rows, err := l.scanEntries(rs)
+		if err != nil {
+			return executionlog.Page{}, fmt.Errorf("sqllog: query: %w", err)
+		}
+		entries, err := l.loadAttempts(ctx, l.db, rows)
+		if err != nil {
+			return executionlog.Page{}, fmt.Errorf("sqllog: query: %w", err)
+		}
+		for _, e := range entries {
+			if !exact && !executionlog.MatchesError(e.Attempts, f.ErrorText) {
+				continue
+			}
+			if len(page.Entries) == f.Limit {
+				last := page.Entries[len(page.Entries)-1]
+				page.Next = executionlog.EncodeCursor(last.CreatedAt, last.ID)
+				return page, nil
+			}
+			page.Entries = append(page.Entries, e)
+		}
+		if len(rows) < fetch {
+			return page, nil
+		}
+		last := rows[len(rows)-1].e
+		at, id, after = last.CreatedAt, last.ID, true
+	}
+}
+
+// escapeLike escapes the LIKE wildcards of s, with ! as the escape
+// character (the same in every dialect, unlike the backslash).
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// isNoRows reports whether err says a query returned no rows.
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows)
+}
