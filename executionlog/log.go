@@ -61,6 +61,9 @@ type Entry struct {
 	// engine.
 	LeaseOwner string
 	LeaseUntil time.Time
+	// Note says why a pending entry waits beyond its retry schedule, such
+	// as a paused destination. Each Update replaces it; Add ignores it.
+	Note string
 	// CreatedAt is when the trigger fired; UpdatedAt when the entry last
 	// changed.
 	CreatedAt time.Time
@@ -157,6 +160,8 @@ type Update struct {
 	Status Status
 	// NextAttemptAt is when a pending entry is due again.
 	NextAttemptAt time.Time
+	// Note replaces the entry's Note; empty clears it.
+	Note string
 	// Now is the time of the update.
 	Now time.Time
 }

@@ -95,7 +95,7 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 
 	for _, e := range entries {
 		c := copyEntry(e)
-		c.LeaseOwner, c.LeaseUntil = "", time.Time{}
+		c.LeaseOwner, c.LeaseUntil, c.Note = "", time.Time{}, ""
 		toUTC(&c)
 		p := &c
 		i, _ := slices.BinarySearchFunc(m.sorted, p, compareEntries)
@@ -219,6 +219,7 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 		e.NextAttemptAt = u.NextAttemptAt.UTC()
 	}
 	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+	e.Note = u.Note
 	e.UpdatedAt = u.Now.UTC()
 	if e.Status == StatusPending {
 		m.enqueue(e)

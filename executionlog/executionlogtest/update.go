@@ -20,6 +20,7 @@ var updateTests = []test{
 	{"AfterFinal", testUpdateAfterFinal},
 	{"Unknown", testUpdateUnknown},
 	{"NilAttemptReleases", testUpdateNilAttempt},
+	{"NoteReplaced", testUpdateNote},
 }
 
 // claimOne claims e for owner at now and fails the test unless exactly e is
@@ -171,4 +172,31 @@ func testUpdateNilAttempt(t *testing.T, l executionlog.Log) {
 	// Released, the entry is due again long before a's lease would have
 	// ended, for any owner.
 	claimOne(t, l, e, "b", at(time.Second))
+}
+
+func testUpdateNote(t *testing.T, l executionlog.Log) {
+	e := dueAt(0, 1)
+	e.Note = "ignored by Add"
+	want := clone(e)
+	want.Note = ""
+	mustAdd(t, l, e)
+	if diff := cmp.Diff(want, mustGet(t, l, e.ID), entryOpts); diff != "" {
+		t.Errorf("entry after Add mismatch (-want +got):\n%s", diff)
+	}
+
+	// A release with a note (a paused destination) keeps the note ...
+	claimOne(t, l, e, "a", at(0))
+	note := "destination example.com:443 paused after 10 consecutive failures ✗"
+	mustUpdate(t, l, executionlog.Update{ID: e.ID, Owner: "a", Status: executionlog.StatusPending,
+		NextAttemptAt: at(time.Minute), Note: note, Now: at(time.Second)})
+	if got := mustGet(t, l, e.ID).Note; got != note {
+		t.Errorf("Note after an update with a note = %q, want %q", got, note)
+	}
+	// ... and the next update replaces it.
+	claimOne(t, l, e, "a", at(time.Minute))
+	mustUpdate(t, l, executionlog.Update{ID: e.ID, Owner: "a", Attempt: failedAttempt(1, at(time.Minute)),
+		Status: executionlog.StatusSucceeded, Now: at(2 * time.Minute)})
+	if got := mustGet(t, l, e.ID).Note; got != "" {
+		t.Errorf("Note after an update without a note = %q, want it cleared", got)
+	}
 }

@@ -13,11 +13,11 @@ import (
 // insertCols are the columns Add writes, in the order entryArgs lists
 // their values.
 const insertCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
-	"request_headers, request_body, status, attempt_count, next_attempt_at, error_text, " +
+	"request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, " +
 	"created_at, updated_at"
 
 // insertColCount is the number of insertCols.
-const insertColCount = 15
+const insertColCount = 16
 
 // Bounds of one multi-row INSERT: at most insertRows rows, and no more
 // rows once the request bodies and headers reach insertBytes (well under
@@ -122,7 +122,7 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 		}
 		d := l.d
 		args = append(args, e.ID, e.TriggerID, e.TriggerName, e.ActionIndex, e.TicketID, e.Event, e.URL,
-			headers, bytesArg(e.RequestBody), string(executionlog.StatusPending), 0, d.timeArg(e.NextAttemptAt), "",
+			headers, bytesArg(e.RequestBody), string(executionlog.StatusPending), 0, d.timeArg(e.NextAttemptAt), "", "",
 			d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt))
 		rows++
 		size += len(e.RequestBody) + len(e.URL) + len(e.TriggerName)

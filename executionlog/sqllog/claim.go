@@ -113,9 +113,9 @@ func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 		}
 	}
 	set := "UPDATE " + l.entries + " SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL," +
-		" updated_at = ?, attempt_count = attempt_count + ?, error_text = " + d.concat("error_text", "?") +
+		" note = ?, updated_at = ?, attempt_count = attempt_count + ?, error_text = " + d.concat("error_text", "?") +
 		" WHERE id = ? AND lease_owner = ? AND status = 'pending'"
-	args := []any{string(u.Status), next, d.timeArg(u.Now), added, errText, u.ID, u.Owner}
+	args := []any{string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText, u.ID, u.Owner}
 
 	if u.Attempt == nil {
 		res, err := l.exec(ctx, l.db, set, args...)

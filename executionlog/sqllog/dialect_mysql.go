@@ -59,6 +59,7 @@ func (mysqlDialect) schema(l *Log) []migration {
 			next_attempt_at DATETIME(6) NULL,
 			lease_owner VARBINARY(255) NULL,
 			lease_until DATETIME(6) NULL,
+			note TEXT NOT NULL,
 			error_text MEDIUMBLOB NOT NULL,
 			created_at DATETIME(6) NOT NULL,
 			updated_at DATETIME(6) NOT NULL,

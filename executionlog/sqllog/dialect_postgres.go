@@ -42,6 +42,7 @@ func (postgresDialect) schema(l *Log) []migration {
 			next_attempt_at timestamptz,
 			lease_owner text,
 			lease_until timestamptz,
+			note text NOT NULL DEFAULT '',
 			error_text text NOT NULL DEFAULT '',
 			created_at timestamptz NOT NULL,
 			updated_at timestamptz NOT NULL

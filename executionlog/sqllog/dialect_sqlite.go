@@ -41,6 +41,7 @@ func (sqliteDialect) schema(l *Log) []migration {
 			next_attempt_at INTEGER,
 			lease_owner TEXT,
 			lease_until INTEGER,
+			note TEXT NOT NULL DEFAULT '',
 			error_text TEXT NOT NULL DEFAULT '',
 			created_at INTEGER NOT NULL,
 			updated_at INTEGER NOT NULL

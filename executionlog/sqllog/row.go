@@ -16,7 +16,7 @@ import (
 // the order scanEntry reads them.
 const entryCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
 	"request_headers, request_body, status, attempt_count, next_attempt_at, " +
-	"lease_owner, lease_until, created_at, updated_at"
+	"lease_owner, lease_until, note, created_at, updated_at"
 
 // attemptCols are the columns of the attempts table, in the order
 // loadAttempts reads them.
@@ -48,7 +48,7 @@ func (l *Log) scanEntry(s scanner) (entryRow, error) {
 	e := &r.e
 	err := s.Scan(&e.ID, &e.TriggerID, &e.TriggerName, &e.ActionIndex, &e.TicketID, &e.Event, &e.URL,
 		&headers, &e.RequestBody, &status, &r.count, l.scanTime(&e.NextAttemptAt),
-		&owner, l.scanTime(&e.LeaseUntil), l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt))
+		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt))
 	if err != nil {
 		return r, err
 	}
