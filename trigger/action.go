@@ -1,0 +1,275 @@
+package trigger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// The built-in action types.
+const (
+	// ActionWebhook POSTs the ticket's JSON data packet to a URL.
+	ActionWebhook = "webhook"
+	// ActionNote adds a note to the ticket; the host carries it out.
+	ActionNote = "note"
+)
+
+// Action is one validated action of a trigger. Which fields are set depends
+// on Type.
+type Action struct {
+	// Type is ActionWebhook, ActionNote or a type registered in
+	// Options.ActionTypes.
+	Type string
+	// URL is the absolute http or https URL a webhook action POSTs to.
+	URL string
+	// Headers are the extra request headers of a webhook action, as the
+	// definition wrote them. Nil when there are none.
+	Headers map[string]string
+	// SecretHeaders names the headers of a webhook action whose values are
+	// secret, in addition to those always treated as secret (such as
+	// Authorization). Nil when there are none.
+	SecretHeaders []string
+	// Text is the text of a note action.
+	Text string
+	// Params is the whole JSON object of an action of a registered type,
+	// including its "type" key.
+	Params json.RawMessage
+}
+
+// ActionDefinition is one action as an administrator writes it:
+//
+//	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"]}
+//	{"type": "note", "text": "Ticket data sent to the billing system"}
+//	{"type": "<registered type>", ...any keys...}
+//
+// For a registered type, decoding keeps the whole JSON object in Params and
+// encoding writes Params back.
+type ActionDefinition struct {
+	Type          string            `json:"type"`
+	URL           string            `json:"url,omitempty"`
+	Headers       map[string]string `json:"headers,omitempty"`
+	SecretHeaders []string          `json:"secret_headers,omitempty"`
+	Text          string            `json:"text,omitempty"`
+	// Params is the whole JSON object of an action of a registered type.
+	// It is not used by the built-in types.
+	Params json.RawMessage `json:"-"`
+}
+
+// plainAction has ActionDefinition's fields without its methods.
+type plainAction ActionDefinition
+
+// UnmarshalJSON decodes an action object. For a type other than webhook and
+// note it keeps the whole object in Params. It does not validate: Compile
+// does.
+func (a *ActionDefinition) UnmarshalJSON(data []byte) error {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return err
+	}
+	if isBuiltinAction(head.Type) {
+		var p plainAction
+		if err := json.Unmarshal(data, &p); err != nil {
+			return err
+		}
+		*a = ActionDefinition(p)
+		a.Params = nil
+		return nil
+	}
+	*a = ActionDefinition{Type: head.Type, Params: compactJSON(data)}
+	return nil
+}
+
+// MarshalJSON encodes the action; an action of a registered type with
+// Params is written as Params.
+func (a ActionDefinition) MarshalJSON() ([]byte, error) {
+	if !isBuiltinAction(a.Type) && len(a.Params) > 0 {
+		return json.Marshal(a.Params)
+	}
+	return json.Marshal(plainAction(a))
+}
+
+// compactJSON returns a compact copy of the valid JSON data.
+func compactJSON(data []byte) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, data); err != nil {
+		return bytes.Clone(data)
+	}
+	return b.Bytes()
+}
+
+func isBuiltinAction(t string) bool { return t == ActionWebhook || t == ActionNote }
+
+// compileAction validates one action definition. custom holds the
+// registered action types.
+func compileAction(def ActionDefinition, custom map[string]bool) (Action, []error) {
+	var errs []error
+	notFor := func(key, what string) {
+		errs = append(errs, fmt.Errorf("%s does not apply to %s", key, what))
+	}
+	switch {
+	case def.Type == "":
+		return Action{}, []error{errors.New("type is required")}
+	case def.Type == ActionWebhook:
+		if def.Text != "" {
+			notFor("text", "a webhook action")
+		}
+		if def.Params != nil {
+			notFor("params", "a webhook action")
+		}
+		u, err := checkURL(def.URL)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
+		a := Action{Type: ActionWebhook, URL: u}
+		if len(def.Headers) > 0 {
+			a.Headers = maps.Clone(def.Headers)
+		}
+		if len(def.SecretHeaders) > 0 {
+			a.SecretHeaders = slices.Clone(def.SecretHeaders)
+		}
+		return a, errs
+	case def.Type == ActionNote:
+		if def.URL != "" {
+			notFor("url", "a note action")
+		}
+		if def.Headers != nil {
+			notFor("headers", "a note action")
+		}
+		if def.SecretHeaders != nil {
+			notFor("secret_headers", "a note action")
+		}
+		if def.Params != nil {
+			notFor("params", "a note action")
+		}
+		if strings.TrimSpace(def.Text) == "" {
+			errs = append(errs, errors.New("text is required"))
+		}
+		return Action{Type: ActionNote, Text: def.Text}, errs
+	case custom[def.Type]:
+		what := fmt.Sprintf("action type %q (its settings belong in Params)", def.Type)
+		if def.URL != "" {
+			notFor("url", what)
+		}
+		if def.Headers != nil {
+			notFor("headers", what)
+		}
+		if def.SecretHeaders != nil {
+			notFor("secret_headers", what)
+		}
+		if def.Text != "" {
+			notFor("text", what)
+		}
+		params := def.Params
+		if params == nil {
+			params, _ = json.Marshal(map[string]string{"type": def.Type})
+		} else if p := bytes.TrimSpace(params); len(p) == 0 || p[0] != '{' || !json.Valid(p) {
+			errs = append(errs, errors.New("params must be a JSON object"))
+		} else {
+			params = compactJSON(p)
+		}
+		return Action{Type: def.Type, Params: params}, errs
+	}
+	return Action{}, []error{fmt.Errorf("unknown action type %q (want %q, %q or a type registered in Options.ActionTypes)", shorten(def.Type), ActionWebhook, ActionNote)}
+}
+
+// checkURL validates a webhook URL. Error messages show the URL with any
+// password hidden.
+func checkURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("url is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		shown := raw
+		if err == nil {
+			shown = u.Redacted()
+		} else if strings.Contains(raw, "@") {
+			shown = "(unparsable)" // it may hold a password
+		}
+		return "", fmt.Errorf("url %q must be an absolute http or https URL", shorten(shown))
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("url %q must not contain credentials: the URL is written to the execution log; send them in a secret header", shorten(u.Redacted()))
+	}
+	return raw, nil
+}
+
+// shorten cuts s to a length fit for an error message.
+func shorten(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// checkHeaders validates a webhook action's headers and secret header
+// names. Error messages never contain header values.
+func checkHeaders(headers map[string]string, secret []string) []error {
+	var errs []error
+	names := slices.Sorted(maps.Keys(headers))
+	seen := make(map[string]string, len(names))
+	for _, name := range names {
+		if !validHeaderName(name) {
+			errs = append(errs, fmt.Errorf("headers: invalid header name %q", shorten(name)))
+			continue
+		}
+		key := strings.ToLower(name)
+		if other, ok := seen[key]; ok {
+			errs = append(errs, fmt.Errorf("headers: %q and %q name the same header", shorten(other), shorten(name)))
+			continue
+		}
+		seen[key] = name
+		if !validHeaderValue(headers[name]) {
+			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", shorten(name)))
+		}
+	}
+	for i, name := range secret {
+		if !validHeaderName(name) {
+			errs = append(errs, fmt.Errorf("secret_headers[%d]: invalid header name %q", i, shorten(name)))
+		}
+	}
+	return errs
+}
+
+// validHeaderName reports whether name is an HTTP token (RFC 9110 5.6.2).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no CR,
+// LF or other control character except horizontal tab, which net/http
+// would refuse at send time.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

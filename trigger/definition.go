@@ -1,0 +1,157 @@
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Definition is a trigger as an administrator writes it. A host stores
+// definitions anywhere (a file, a database row per trigger) and loads them
+// with Parse or Compile, which validate them:
+//
+//	{"id": "resolved-urgent", "name": "Resolved urgent tickets", "type": "Ticket", "enabled": true,
+//	 "on": ["created", "updated"],
+//	 "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}],
+//	                "any": [{"field": "Urgency", "operator": "is", "value": "High"},
+//	                        {"field": "Urgency", "operator": "is", "value": "Critical"}]},
+//	 "expression": "Ticket.SlaSolutionTime > 60",
+//	 "actions": [{"type": "webhook", "url": "https://example.com/hooks/tickets"}]}
+type Definition struct {
+	// ID identifies the trigger. It is required, unique within a load, at
+	// most 256 bytes of UTF-8 text without control characters.
+	ID string `json:"id"`
+	// Name is an optional label for people.
+	Name string `json:"name,omitempty"`
+	// Type must be "Ticket", the default when empty.
+	Type string `json:"type,omitempty"`
+	// Enabled says whether the trigger fires. Nil means true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// On lists the changes the trigger fires on: "created", "updated" or
+	// both. Empty means both.
+	On []string `json:"on,omitempty"`
+	// Conditions must hold for the trigger to fire.
+	Conditions Conditions `json:"conditions,omitzero"`
+	// Expression is an optional expr-lang expression that must also hold.
+	Expression string `json:"expression,omitempty"`
+	// Actions run when the trigger fires. At least one is required.
+	Actions []ActionDefinition `json:"actions"`
+}
+
+// Conditions are a trigger's structured conditions: every All condition
+// must hold, and when Any is not empty at least one of Any must hold.
+type Conditions struct {
+	All []ConditionDefinition `json:"all,omitempty"`
+	Any []ConditionDefinition `json:"any,omitempty"`
+}
+
+// ConditionDefinition is one condition: a field, an operator and, for the
+// operators that take one, a value (a JSON string for string fields, a JSON
+// integer for int fields).
+type ConditionDefinition struct {
+	Field    string          `json:"field"`
+	Operator string          `json:"operator"`
+	Value    json.RawMessage `json:"value,omitempty"`
+}
+
+// clone returns a deep copy of d.
+func (d Definition) clone() Definition {
+	c := d
+	if d.Enabled != nil {
+		e := *d.Enabled
+		c.Enabled = &e
+	}
+	c.On = slices.Clone(d.On)
+	c.Conditions.All = cloneConditions(d.Conditions.All)
+	c.Conditions.Any = cloneConditions(d.Conditions.Any)
+	if d.Actions != nil {
+		c.Actions = make([]ActionDefinition, len(d.Actions))
+		for i, a := range d.Actions {
+			c.Actions[i] = a.clone()
+		}
+	}
+	return c
+}
+
+func cloneConditions(cs []ConditionDefinition) []ConditionDefinition {
+	if cs == nil {
+		return nil
+	}
+	out := make([]ConditionDefinition, len(cs))
+	for i, c := range cs {
+		c.Value = slices.Clone(c.Value)
+		out[i] = c
+	}
+	return out
+}
+
+func (a ActionDefinition) clone() ActionDefinition {
+	c := a
+	c.Headers = maps.Clone(a.Headers)
+	c.SecretHeaders = slices.Clone(a.SecretHeaders)
+	c.Params = slices.Clone(a.Params)
+	return c
+}
+
+// Options tune loading. A nil *Options, and every zero field, means the
+// defaults.
+type Options struct {
+	// ActionTypes registers action types beyond "webhook" and "note" that
+	// the host carries out itself. Their definitions are kept whole in
+	// Action.Params.
+	ActionTypes []string
+	// MaxExpressionLength caps the length of an expression, in bytes.
+	// Defaults to 4096.
+	MaxExpressionLength int
+	// MaxNodes caps the number of syntax tree nodes of an expression.
+	// Defaults to 1000.
+	MaxNodes int
+}
+
+// The option defaults.
+const (
+	DefaultMaxExpressionLength = 4096
+	DefaultMaxNodes            = 1000
+)
+
+// options are Options with defaults applied.
+type options struct {
+	actionTypes         map[string]bool
+	maxExpressionLength int
+	maxNodes            int
+}
+
+// resolve checks o and applies the defaults.
+func (o *Options) resolve() (*options, error) {
+	r := &options{maxExpressionLength: DefaultMaxExpressionLength, maxNodes: DefaultMaxNodes}
+	if o == nil {
+		return r, nil
+	}
+	switch {
+	case o.MaxExpressionLength < 0:
+		return nil, fmt.Errorf("trigger: options: MaxExpressionLength %d is negative: %w", o.MaxExpressionLength, ErrInvalid)
+	case o.MaxNodes < 0:
+		return nil, fmt.Errorf("trigger: options: MaxNodes %d is negative: %w", o.MaxNodes, ErrInvalid)
+	}
+	if o.MaxExpressionLength > 0 {
+		r.maxExpressionLength = o.MaxExpressionLength
+	}
+	if o.MaxNodes > 0 {
+		r.maxNodes = o.MaxNodes
+	}
+	for _, t := range o.ActionTypes {
+		switch {
+		case strings.TrimSpace(t) == "":
+			return nil, fmt.Errorf("trigger: options: ActionTypes holds an empty type: %w", ErrInvalid)
+		case isBuiltinAction(t):
+			return nil, fmt.Errorf("trigger: options: ActionTypes: %q is built in: %w", t, ErrInvalid)
+		}
+		if r.actionTypes == nil {
+			r.actionTypes = make(map[string]bool)
+		}
+		r.actionTypes[t] = true
+	}
+	return r, nil
+}

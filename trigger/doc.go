@@ -1,0 +1,123 @@
+// Package trigger loads, validates and evaluates ticket triggers: rules
+// that say when a changed ticket fires a webhook (and other actions).
+//
+// Administrators write triggers as JSON definitions. Parse (or Compile, for
+// Definitions built in Go) validates them all up front, reporting every
+// problem with the trigger id and position, and compiles them into an
+// immutable Set. A Store holds the current Set for the engine and can swap
+// in a new one at any time. For each ticket change the engine builds one
+// Event with NewEvent and asks each trigger whether it matches:
+//
+//	set, err := trigger.Parse(definitionsJSON, nil)
+//	if err != nil {
+//		return err // every problem, each an *trigger.Error
+//	}
+//	ev := trigger.NewEvent(before, after) // before is nil on creation
+//	for _, t := range set.Triggers() {
+//		if t.Match(ev) {
+//			// run t.Actions; send t.WebhookEvents() in the packet
+//		}
+//	}
+//
+// # Definitions
+//
+//	{"id": "resolved-urgent", "name": "Resolved urgent tickets", "type": "Ticket", "enabled": true,
+//	 "on": ["created", "updated"],
+//	 "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}],
+//	                "any": [{"field": "Urgency", "operator": "is", "value": "High"},
+//	                        {"field": "Urgency", "operator": "is", "value": "Critical"}]},
+//	 "expression": "Ticket.SlaSolutionTime > 60",
+//	 "actions": [{"type": "webhook", "url": "https://example.com/hooks/tickets",
+//	              "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"]},
+//	             {"type": "note", "text": "Ticket data sent to the billing system"}]}
+//
+// id is required and unique; type defaults to and must be "Ticket"; enabled
+// defaults to true; on defaults to both "created" and "updated". A trigger
+// fires when it is enabled, it is on the kind of change, every "all"
+// condition holds, at least one "any" condition holds (when there are any),
+// and the expression holds (when there is one). A trigger without
+// conditions fires on every change it is on.
+//
+// Actions: "webhook" needs an absolute http or https url (without
+// credentials, since URLs are written to the execution log) and may set
+// headers (valid HTTP names; values without line breaks) and list in
+// secret_headers the headers whose values are secret, besides those that
+// are always secret, such as Authorization. "note" needs a text. A host
+// registers its own action types in Options.ActionTypes; their JSON object
+// is kept whole in Action.Params.
+//
+// Decoding is strict: unknown keys and values of the wrong JSON type are
+// errors, and syntax errors give the line and column.
+//
+// # Fields
+//
+//	Field               Type    Operators
+//	Id                  int     is, is_not, less_than, greater_than, present, not_present
+//	Subject             string  all but less_than, greater_than
+//	Status              string  all but less_than, greater_than
+//	Justification       string  all but less_than, greater_than
+//	Urgency             string  all but less_than, greater_than
+//	ServiceFirstLevel   string  all but less_than, greater_than
+//	SlaSolutionTime     int     all but contains, not_contains
+//	ActionCount         int     all but contains, not_contains (the number of Actions)
+//	Event               event   is, is_not, with value "created" or "updated"
+//	CustomField:<id>    string  all but less_than, greater_than
+//
+// CustomField:<id> is the Value of the ticket's first CustomFieldValues
+// element whose CustomFieldId is id, or "" when there is none.
+// "ActionCount changed" or "ActionCount greater_than N" detect an added
+// reply or note.
+//
+// # Operators and comparison rules
+//
+//	is, is_not                      exact and case-sensitive
+//	contains, not_contains          case-insensitive substring (Unicode simple folding)
+//	less_than, greater_than         integer comparison
+//	present, not_present            non-empty string, non-zero int
+//	changed, not_changed            the value differs from the previous value
+//	changed_to, changed_from        it changed, and is now (was before) exactly the value
+//	not_changed_to, not_changed_from  the negations of changed_to and changed_from
+//
+// present, not_present, changed and not_changed take no value; the other
+// operators require one of the field's type: a JSON string for string
+// fields and a JSON integer for int fields (1.5 and "5" are errors). On
+// creation the previous ticket is the empty ticket, so "Status changed_to
+// Resolved" holds for a ticket created as Resolved, and "changed" holds
+// when the created value is present.
+//
+// Each condition becomes a WebhookEvents entry with the stable codes of
+// package payload: the "all" conditions, then the "any" conditions, then
+// {Criteria 11, Operator 15} for the expression.
+//
+// # Expressions
+//
+// The optional expression uses the expr language
+// (https://expr-lang.org) over Env: Ticket, Previous (nil on creation),
+// Event, and the helpers Changed, ChangedTo, ChangedFrom and CustomField.
+// For example:
+//
+//	Ticket.SlaSolutionTime > 60 && ChangedTo("Status", "Resolved")
+//	Event == "updated" && CustomField(12) in ["Gold", "Platinum"]
+//	any(Ticket.Actions, .Description contains "refund")
+//
+// Expressions are compiled when the triggers load, with their names, types
+// and the helpers' field names checked then; errors give the line and
+// column. They must yield a bool. An expression may be at most
+// Options.MaxExpressionLength bytes (default 4096) and Options.MaxNodes
+// syntax nodes (default 1000); expr's own run-time budget caps the number
+// of elements it creates. The repeat builtin is disabled. There is no time
+// limit, and strings built inside an expression are not counted, so only
+// administrators the host trusts should write expressions.
+//
+// An expression that fails at run time, such as reading Previous.Status
+// when a ticket is created (use Changed helpers, or guard with
+// Previous != nil), does not hold: Match returns false and Evaluate returns
+// a *RuntimeError.
+//
+// # Concurrency
+//
+// Sets, Triggers and Events are immutable and safe for concurrent use;
+// matching takes no locks. Structured conditions are compiled to Go
+// closures and do not allocate when evaluated; expression programs run on
+// pooled VMs.
+package trigger

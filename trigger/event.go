@@ -1,0 +1,62 @@
+package trigger
+
+import "github.com/tickethooks/tickethooks/payload"
+
+// The change kinds, as written in a definition's "on" list, in Event
+// conditions and in Env.Event.
+const (
+	eventCreated = "created"
+	eventUpdated = "updated"
+)
+
+// Event is one ticket change that triggers are evaluated against. Build it
+// with NewEvent, once per change, and evaluate every trigger against the
+// same Event: NewEvent prepares the expression environment once so that the
+// triggers share it.
+//
+// An Event is safe for concurrent use by many triggers. Neither it nor the
+// tickets it points to may be changed while it is in use.
+type Event struct {
+	// Before is the ticket before the change, or nil when the ticket was
+	// created.
+	Before *payload.Ticket
+	// After is the ticket after the change. Nil is treated as an empty
+	// ticket.
+	After *payload.Ticket
+
+	env any // Env, prepared by NewEvent
+}
+
+// NewEvent returns the Event for a change from before to after. before is
+// nil when the ticket was created.
+func NewEvent(before, after *payload.Ticket) *Event {
+	e := &Event{Before: before, After: after}
+	e.env = e.makeEnv()
+	return e
+}
+
+// Created reports whether the change created the ticket.
+func (e *Event) Created() bool { return e.Before == nil }
+
+// Kind returns "created" or "updated".
+func (e *Event) Kind() string {
+	if e.Created() {
+		return eventCreated
+	}
+	return eventUpdated
+}
+
+// tickets returns the tickets conditions compare, never nil.
+func (e *Event) tickets() (after, before *payload.Ticket) {
+	return orZero(e.After), orZero(e.Before)
+}
+
+// makeEnv builds the expression environment, boxed once so that running
+// each trigger's program does not allocate it again.
+func (e *Event) makeEnv() any {
+	env := Env{Previous: e.Before, Event: e.Kind()}
+	if e.After != nil {
+		env.Ticket = *e.After
+	}
+	return env
+}

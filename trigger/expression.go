@@ -1,0 +1,207 @@
+package trigger
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/tickethooks/tickethooks/payload"
+)
+
+// The helpers whose first argument names a field.
+var fieldHelpers = map[string]bool{"Changed": true, "ChangedTo": true, "ChangedFrom": true}
+
+// exprProblem is a problem found while compiling an expression.
+type exprProblem struct {
+	line, column int // from 1; 0 when unknown
+	msg          string
+}
+
+// compileExpression compiles src to a program that yields a bool.
+func compileExpression(src string, o *options) (*vm.Program, []exprProblem) {
+	if len(src) > o.maxExpressionLength {
+		return nil, []exprProblem{{msg: fmt.Sprintf("is %d bytes long; the limit is %d", len(src), o.maxExpressionLength)}}
+	}
+	check := &helperCheck{source: file.NewSource(src)}
+	program, err := compileExpr(src, o, check)
+	if len(check.problems) > 0 {
+		return nil, check.problems
+	}
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			p := exprProblem{msg: fe.Message}
+			if fe.Line > 0 {
+				p.line, p.column = fe.Line, fe.Column+1
+			}
+			return nil, []exprProblem{p}
+		}
+		return nil, []exprProblem{{msg: err.Error()}}
+	}
+	return program, nil
+}
+
+// compileExpr runs expr.Compile, turning a panic inside it into an error.
+func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("cannot compile: %v", r)
+		}
+	}()
+	return expr.Compile(src,
+		expr.Env(Env{}),
+		expr.AsBool(),
+		expr.MaxNodes(uint(o.maxNodes)),
+		// repeat can build a string of gigabytes in one call.
+		expr.DisableBuiltin("repeat"),
+		expr.Patch(check),
+	)
+}
+
+// helperCheck is an expr patch visitor that checks, before type checking,
+// that each call of a Changed helper names a field with a string literal.
+// It changes nothing in the tree.
+type helperCheck struct {
+	source   file.Source
+	problems []exprProblem
+}
+
+// Visit implements ast.Visitor.
+func (c *helperCheck) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok {
+		return
+	}
+	name := calleeName(call.Callee)
+	if !fieldHelpers[name] || len(call.Arguments) == 0 {
+		return // not a helper, or an arity error the checker reports
+	}
+	arg := call.Arguments[0]
+	lit, ok := arg.(*ast.StringNode)
+	if !ok {
+		c.add(leftmost(arg), fmt.Sprintf("the first argument of %s must be a string literal naming a field", name))
+		return
+	}
+	f, err := lookupField(lit.Value)
+	if err != nil {
+		c.add(arg, fmt.Sprintf("%s: %v", name, err))
+		return
+	}
+	if !f.ops.has(payload.OperatorChanged) {
+		c.add(arg, fmt.Sprintf("%s does not apply to field %q, which does not change", name, f.name))
+		return
+	}
+	if name == "Changed" || len(call.Arguments) < 2 {
+		return
+	}
+	// A literal value of the wrong type could never match.
+	val := call.Arguments[1]
+	switch v := val.(type) {
+	case *ast.StringNode:
+		if f.kind != kindString {
+			c.add(val, fmt.Sprintf("%s: value for %s must be an integer", name, f.describe()))
+		}
+	case *ast.IntegerNode:
+		if f.kind != kindInt {
+			c.add(val, fmt.Sprintf("%s: value for %s must be a string", name, f.describe()))
+		}
+	case *ast.FloatNode:
+		if f.kind != kindInt {
+			c.add(val, fmt.Sprintf("%s: value for %s must be a string", name, f.describe()))
+		} else if _, ok := floatToInt(v.Value); !ok {
+			c.add(val, fmt.Sprintf("%s: value for %s must be an integer", name, f.describe()))
+		}
+	case *ast.BoolNode, *ast.NilNode, *ast.ArrayNode, *ast.MapNode:
+		want := "a string"
+		if f.kind == kindInt {
+			want = "an integer"
+		}
+		c.add(val, fmt.Sprintf("%s: value for %s must be %s", name, f.describe(), want))
+	}
+}
+
+// leftmost returns the node where n's source text starts, as far as it can
+// tell: expr locates member access and operators at their operator.
+func leftmost(n ast.Node) ast.Node {
+	for {
+		switch c := n.(type) {
+		case *ast.MemberNode:
+			n = c.Node
+		case *ast.ChainNode:
+			n = c.Node
+		case *ast.CallNode:
+			n = c.Callee
+		case *ast.SliceNode:
+			n = c.Node
+		case *ast.BinaryNode:
+			n = c.Left
+		default:
+			return n
+		}
+	}
+}
+
+// calleeName returns the name a call node calls: "f" for f(...) and
+// $env.f(...), "" otherwise.
+func calleeName(n ast.Node) string {
+	switch c := n.(type) {
+	case *ast.IdentifierNode:
+		return c.Value
+	case *ast.MemberNode:
+		if id, ok := c.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+			if s, ok := c.Property.(*ast.StringNode); ok {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
+func (c *helperCheck) add(n ast.Node, msg string) {
+	fe := &file.Error{Location: n.Location(), Message: msg}
+	fe.Bind(c.source)
+	c.problems = append(c.problems, exprProblem{line: fe.Line, column: fe.Column + 1, msg: msg})
+}
+
+// vms holds idle expression VMs. A vm.VM is not safe for concurrent use;
+// programs are, so any VM runs any trigger's program.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// runProgram runs p over env and returns its result. It never panics.
+func runProgram(p *vm.Program, env any) (result bool, err error) {
+	m := vms.Get().(*vm.VM)
+	defer func() {
+		if r := recover(); r != nil {
+			// The VM's state is unknown: drop it rather than pool it.
+			result, err = false, fmt.Errorf("panic: %v", r)
+			return
+		}
+		vms.Put(m)
+	}()
+	out, err := m.Run(p, env)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// runtimeError describes an error from runProgram for trigger id.
+func runtimeError(id string, err error) *RuntimeError {
+	re := &RuntimeError{TriggerID: id, Err: err}
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		re.Line, re.Column = fe.Line, fe.Column+1
+		if fe.Prev != nil {
+			re.Err = fe.Prev
+		} else {
+			re.Err = errors.New(fe.Message)
+		}
+	}
+	return re
+}
