@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -23,7 +24,11 @@ func ExampleHTTPSender_Send() {
 	}))
 	defer receiver.Close()
 
-	sender := webhook.NewHTTPSender(webhook.HTTPSenderConfig{Timeout: 5 * time.Second})
+	sender := webhook.NewHTTPSender(webhook.HTTPSenderConfig{
+		Timeout: 5 * time.Second,
+		// The receiver listens on loopback, which is blocked by default.
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
 	defer sender.CloseIdleConnections()
 
 	resp, err := sender.Send(context.Background(), &webhook.Request{

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,9 +32,11 @@ var (
 	// retries ErrTimeout.
 	ErrTimeout = errors.New("timed out")
 	// ErrInvalidRequest means the request cannot be sent: it or ctx is
-	// nil, its URL is not an absolute http or https URL, or its ID or a
-	// header name or value is malformed. Sending it again cannot succeed,
-	// so DefaultRetryable does not retry it.
+	// nil, its URL is not an absolute http or https URL, its ID or a
+	// header name or value is malformed, or it has Secrets but no ID or a
+	// malformed secret (the error then wraps ErrInvalidSecret too).
+	// Sending it again cannot succeed, so DefaultRetryable does not retry
+	// it.
 	ErrInvalidRequest = errors.New("invalid request")
 )
 
@@ -45,8 +48,22 @@ type HTTPSenderConfig struct {
 	// itself is not modified. Defaults to a client with its own transport
 	// (a clone of http.DefaultTransport keeping up to 64 idle connections
 	// per host, with dial, TLS handshake and response header timeouts equal
-	// to Timeout).
+	// to Timeout), which refuses blocked destinations (see AllowNetworks)
+	// and uses no proxy.
+	//
+	// A Client of your own brings its own protection against server-side
+	// request forgery, or none: dial with GuardedDialer to keep it.
 	Client *http.Client
+	// AllowNetworks lists networks that the default transport may connect
+	// to although they are blocked: loopback, private, link-local and the
+	// other ranges that GuardedDialer refuses. Every connection's address
+	// is checked after DNS resolution, and one that is blocked and not in
+	// AllowNetworks fails with an error wrapping ErrBlockedDestination.
+	// Allow 127.0.0.0/8 and ::1/128 for a receiver on the same host, or
+	// 10.0.0.0/8 for receivers on a self-hosted private network. Ignored
+	// when Client is set. Defaults to none: only public addresses are
+	// reached.
+	AllowNetworks []netip.Prefix
 	// Timeout bounds each attempt, covering connect, TLS, waiting for the
 	// response headers and reading the response body. Zero or negative
 	// means the default. Defaults to 10 seconds.
@@ -112,7 +129,7 @@ func NewHTTPSender(cfg HTTPSenderConfig) *HTTPSender {
 	if cfg.Client != nil {
 		c = *cfg.Client
 	} else {
-		c.Transport = newTransport(s.timeout)
+		c.Transport = newTransport(s.timeout, cfg.AllowNetworks)
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -123,15 +140,22 @@ func NewHTTPSender(cfg HTTPSenderConfig) *HTTPSender {
 
 // newTransport returns the transport of the default client: a clone of
 // http.DefaultTransport whose dial, TLS handshake and response header
-// timeouts are the attempt timeout.
-func newTransport(timeout time.Duration) *http.Transport {
+// timeouts are the attempt timeout, dialling with GuardedDialer(allow).
+//
+// It uses no proxy, whatever HTTP_PROXY and HTTPS_PROXY say: through a
+// proxy, the proxy would resolve and connect to the receiver, where the
+// guard cannot check the address, and a blocked destination would be
+// reached.
+func newTransport(timeout time.Duration, allow []netip.Prefix) *http.Transport {
 	var t *http.Transport
 	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = dt.Clone()
 	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		t = &http.Transport{ForceAttemptHTTP2: true}
 	}
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	t.Proxy = nil
+	dialer := GuardedDialer(allow)
+	dialer.Timeout = timeout
 	t.DialContext = dialer.DialContext
 	t.TLSHandshakeTimeout = timeout
 	t.ResponseHeaderTimeout = timeout
@@ -152,10 +176,16 @@ func (s *HTTPSender) CloseIdleConnections() {
 // Send POSTs req.Body to req.URL and returns the receiver's response.
 //
 // The request carries the headers in req.Header, then Content-Type:
-// application/json, webhook-id (req.ID, omitted when empty) and
-// webhook-timestamp (the attempt's Unix time in seconds), which replace any
+// application/json, webhook-id (req.ID, omitted when empty),
+// webhook-timestamp (the attempt's Unix time in seconds) and, when
+// req.Secrets is not empty, webhook-signature (one Sign of the id,
+// timestamp and body per secret, separated by spaces), which replace any
 // header of the same name in req.Header; and User-Agent: UserAgent unless
 // req.Header sets one.
+//
+// With the default transport, a connection to a blocked address (see
+// HTTPSenderConfig.AllowNetworks) fails with an error wrapping
+// ErrBlockedDestination.
 //
 // Any HTTP status is returned as a Response, never as an error; a 3xx is
 // not followed. The first MaxResponseBody bytes of the body are captured
@@ -189,6 +219,10 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 	if err := checkHeader(req.Header); err != nil {
 		return nil, fmt.Errorf("post %s: %w", where, err)
 	}
+	keys, err := signingKeys(req)
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", where, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("post %s: %w", where, contextError(ctx))
 	}
@@ -197,7 +231,7 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 	deadline := start.Add(s.timeout)
 	actx, cancel := context.WithDeadlineCause(ctx, deadline, errAttemptTimeout)
 	defer cancel()
-	hreq, err := s.newHTTPRequest(actx, u, req)
+	hreq, err := s.newHTTPRequest(actx, u, req, keys)
 	if err != nil {
 		return nil, fmt.Errorf("post %s: %w", where, err)
 	}
@@ -242,8 +276,25 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 	return resp, nil
 }
 
-// newHTTPRequest builds the HTTP request of one attempt.
-func (s *HTTPSender) newHTTPRequest(ctx context.Context, u *url.URL, req *Request) (*http.Request, error) {
+// signingKeys returns the keys of req.Secrets, or an error wrapping
+// ErrInvalidRequest (and ErrInvalidSecret for a malformed secret).
+func signingKeys(req *Request) ([][]byte, error) {
+	if len(req.Secrets) == 0 {
+		return nil, nil
+	}
+	if req.ID == "" {
+		return nil, fmt.Errorf("%w: signing needs an id", ErrInvalidRequest)
+	}
+	keys, err := parseSecrets(req.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	return keys, nil
+}
+
+// newHTTPRequest builds the HTTP request of one attempt, signed with keys
+// when there are any.
+func (s *HTTPSender) newHTTPRequest(ctx context.Context, u *url.URL, req *Request, keys [][]byte) (*http.Request, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
@@ -261,7 +312,11 @@ func (s *HTTPSender) newHTTPRequest(ctx context.Context, u *url.URL, req *Reques
 	if req.ID != "" {
 		h.Set("Webhook-Id", req.ID)
 	}
-	h.Set("Webhook-Timestamp", strconv.FormatInt(s.now().Unix(), 10))
+	ts := s.now()
+	h.Set("Webhook-Timestamp", strconv.FormatInt(ts.Unix(), 10))
+	if len(keys) > 0 {
+		h.Set("Webhook-Signature", signatures(keys, req.ID, ts, req.Body))
+	}
 	hreq.Header = h
 	return hreq, nil
 }

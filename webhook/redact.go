@@ -33,7 +33,9 @@ var secretWords = []string{
 // secret that must not be shown or stored: Authorization,
 // Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token,
 // and any name containing "secret", "token", "password", "passwd",
-// "signature", "apikey", "api-key", "api_key", "session" or "credential".
+// "signature", "apikey", "api-key", "api_key", "session" or "credential",
+// and any name ending in "key" (X-Signing-Key, Access-Key). The rule errs
+// on the side of hiding: a header such as Idempotency-Key is redacted too.
 // Names compare case-insensitively.
 func IsSecretHeader(name string) bool {
 	n := strings.ToLower(strings.TrimSpace(name))
@@ -45,7 +47,7 @@ func IsSecretHeader(name string) bool {
 			return true
 		}
 	}
-	return false
+	return strings.HasSuffix(n, "key")
 }
 
 // RedactHeaders returns a copy of h fit to show or store: keys are

@@ -64,17 +64,19 @@ func DefaultBackOff() backoff.BackOff {
 // DefaultRetryable is the default RetryPolicy.Retryable.
 //
 // With an error it retries transport errors (DNS, connection, TLS, reset)
-// and ErrTimeout, and does not retry ErrInvalidRequest, context.Canceled or
-// context.DeadlineExceeded (the caller's ctx ended, not the attempt's
-// timeout). With a response it retries 408 Request Timeout, 429 Too Many
-// Requests and every 5xx; a 2xx is a success, and 1xx, 3xx and other 4xx
-// are not retried. A nil response with a nil error is retried.
+// and ErrTimeout, and does not retry ErrInvalidRequest,
+// ErrBlockedDestination, context.Canceled or context.DeadlineExceeded (the
+// caller's ctx ended, not the attempt's timeout). With a response it
+// retries 408 Request Timeout, 429 Too Many Requests and every 5xx; a 2xx
+// is a success, and 1xx, 3xx and other 4xx are not retried. A nil response
+// with a nil error is retried.
 func DefaultRetryable(resp *Response, err error) bool {
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrTimeout):
 			return true
 		case errors.Is(err, ErrInvalidRequest),
+			errors.Is(err, ErrBlockedDestination),
 			errors.Is(err, context.Canceled),
 			errors.Is(err, context.DeadlineExceeded):
 			return false

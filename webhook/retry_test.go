@@ -72,6 +72,8 @@ func TestDefaultRetryable(t *testing.T) {
 		{"caller cancelled", nil, fmt.Errorf("post http://x: %w", context.Canceled), false},
 		{"caller's deadline", nil, fmt.Errorf("post http://x: %w", context.DeadlineExceeded), false},
 		{"invalid request", nil, fmt.Errorf("post: %w: nil request", ErrInvalidRequest), false},
+		{"invalid secret", nil, fmt.Errorf("post http://x: %w: secret 1: %w: missing the whsec_ prefix", ErrInvalidRequest, ErrInvalidSecret), false},
+		{"blocked destination", nil, fmt.Errorf("post http://x: %w", &net.OpError{Op: "dial", Net: "tcp", Err: &blockedError{dest: "10.0.0.5", reason: "a private address"}}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

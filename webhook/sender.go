@@ -14,8 +14,17 @@ type Request struct {
 	// URL is the absolute http or https URL to POST to.
 	URL string
 	// Header holds the headers configured on the webhook action. The sender
-	// adds Content-Type, User-Agent, webhook-id and webhook-timestamp.
+	// adds Content-Type, User-Agent, webhook-id, webhook-timestamp and,
+	// with Secrets, webhook-signature.
 	Header http.Header
+	// Secrets are the webhook action's active signing secrets, each
+	// SecretPrefix followed by the base64 of 24 to 64 bytes (NewSecret
+	// makes one). When there are any, the request is signed as Standard
+	// Webhooks prescribe: webhook-signature holds one "v1,<base64
+	// HMAC-SHA256>" per secret, separated by spaces, so receivers keep
+	// verifying while a secret is rotated. Signing needs an ID. Secrets
+	// are secret: never log or store them with the request.
+	Secrets []string
 	// Body is the JSON data packet.
 	Body []byte
 	// Attempt counts attempts of this delivery from 1.
