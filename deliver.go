@@ -1,0 +1,278 @@
+package tickethooks
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// dispatch claims due entries from the log whenever a worker slot is free,
+// and starts one delivery goroutine per claimed entry. It wakes when nudged
+// (new entries, a delivery ended), when a retry it scheduled falls due, and
+// every PollInterval for entries other engines left.
+func (e *Engine) dispatch() {
+	defer e.deliveries.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-e.closing:
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+		e.claimDue()
+		timer.Reset(e.nextWake())
+	}
+}
+
+// claimDue claims as many due entries as there are free slots.
+func (e *Engine) claimDue() {
+	for {
+		free := cap(e.slots) - len(e.slots)
+		if free <= 0 {
+			return
+		}
+		select {
+		case <-e.closing:
+			return
+		default:
+		}
+		entries, err := e.log.Claim(e.runCtx, executionlog.Claim{
+			Owner: e.owner, Now: e.now(), Lease: e.lease, Limit: free,
+		})
+		if err != nil {
+			if e.runCtx.Err() == nil {
+				e.logger.LogAttrs(e.runCtx, slog.LevelError, "tickethooks: claiming due deliveries failed",
+					slog.String("error", err.Error()))
+			}
+			return
+		}
+		for _, en := range entries {
+			e.slots <- struct{}{}
+			e.deliveries.Add(1)
+			go e.deliver(en)
+		}
+		if len(entries) < free {
+			return
+		}
+	}
+}
+
+// nextWake returns how long the dispatcher may sleep: until the earliest
+// retry this engine scheduled, or PollInterval, whichever is sooner.
+func (e *Engine) nextWake() time.Duration {
+	now := e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for len(e.retryAt) > 0 && !e.retryAt[0].After(now) {
+		heap.Pop(&e.retryAt)
+	}
+	if len(e.retryAt) > 0 {
+		if d := e.retryAt[0].Sub(now); d < e.poll {
+			return d
+		}
+	}
+	return e.poll
+}
+
+// nudge wakes the dispatcher without blocking.
+func (e *Engine) nudge() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// progressSignal returns a channel closed when the next delivery ends.
+func (e *Engine) progressSignal() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.progress
+}
+
+// deliver makes one attempt at a claimed entry and records its outcome.
+func (e *Engine) deliver(en executionlog.Entry) {
+	defer func() {
+		e.mu.Lock()
+		close(e.progress)
+		e.progress = make(chan struct{})
+		e.mu.Unlock()
+		<-e.slots
+		e.deliveries.Done()
+		e.nudge()
+	}()
+	ctx := e.runCtx
+	number := len(en.Attempts) + 1
+	attrs := []slog.Attr{
+		slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
+		slog.Int("ticket_id", en.TicketID), slog.Int("attempt", number),
+	}
+
+	started := e.now()
+	req, err := e.request(ctx, en, number)
+	var resp *webhook.Response
+	var events []DestinationEvent
+	if err == nil {
+		key := destinationKey(en.URL)
+		retryAt, note, ok := e.dests.acquire(key, started)
+		if !ok {
+			// The destination is paused or busy: wait, with no attempt
+			// counted.
+			e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: retryAt, Note: note}, attrs)
+			e.scheduleWake(retryAt)
+			return
+		}
+		resp, err = e.sender.Send(ctx, req)
+		o := classify(resp, err)
+		if ctx.Err() != nil {
+			o = outcomeNone
+		}
+		gone := err == nil && resp.StatusCode == http.StatusGone
+		events = e.dests.release(key, o, gone, e.now())
+	}
+	if ctx.Err() != nil {
+		// The engine is stopping and gave up waiting: leave the entry
+		// pending, with no attempt counted, for the next engine.
+		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()}, attrs)
+		return
+	}
+	e.update(en, e.outcome(number, started, resp, err), attrs)
+	for _, ev := range events {
+		ev.TriggerID, ev.EntryID = en.TriggerID, en.ID
+		e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: destination "+ev.Kind.String(),
+			slog.String("destination", ev.Destination), slog.String("trigger_id", en.TriggerID),
+			slog.Int("consecutive_failures", ev.ConsecutiveFailures))
+		if e.onDestination != nil {
+			e.onDestination(ev)
+		}
+	}
+}
+
+// outcome turns the result of attempt number into a log update: succeeded
+// on a 2xx answer, pending with a due time when the retry policy allows
+// another attempt, failed otherwise.
+func (e *Engine) outcome(number int, started time.Time, resp *webhook.Response, err error) executionlog.Update {
+	att := &executionlog.Attempt{Number: number, StartedAt: started}
+	if resp != nil {
+		att.Duration = resp.Duration
+		att.StatusCode = resp.StatusCode
+		att.ResponseBody = string(resp.Body)
+		att.ResponseTruncated = resp.Truncated
+	} else {
+		att.Duration = e.now().Sub(started)
+	}
+	u := executionlog.Update{Attempt: att}
+	if err == nil && resp.Success() {
+		u.Status = executionlog.StatusSucceeded
+		return u
+	}
+	if err != nil {
+		att.Error = err.Error()
+	} else {
+		att.Error = fmt.Sprintf("receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	var permanent *permanentError
+	final := errors.As(err, &permanent) || (resp != nil && resp.StatusCode == http.StatusGone)
+	if !final {
+		if delay, retry := e.retry.Next(number, resp, err, e.nowFunc()); retry {
+			u.Status = executionlog.StatusPending
+			u.NextAttemptAt = e.now().Add(delay)
+			e.scheduleWake(u.NextAttemptAt)
+			return u
+		}
+	}
+	u.Status = executionlog.StatusFailed
+	return u
+}
+
+// permanentError is a failure that no retry can mend, such as a trigger
+// that no longer exists.
+type permanentError struct{ msg string }
+
+func (p *permanentError) Error() string { return p.msg }
+
+// request builds attempt number of en. The webhook action's headers are
+// read from the trigger source at each attempt, so that secrets never need
+// to be stored in the log.
+func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int) (*webhook.Request, error) {
+	if len(en.RequestBody) > e.maxBody {
+		return nil, &permanentError{fmt.Sprintf("ticket packet of %d bytes exceeds the %d-byte limit; not sent", len(en.RequestBody), e.maxBody)}
+	}
+	t, err := e.triggers.Trigger(ctx, en.TriggerID)
+	if errors.Is(err, trigger.ErrNotFound) {
+		return nil, &permanentError{fmt.Sprintf("trigger %q no longer exists; delivery abandoned", en.TriggerID)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading trigger %q: %w", en.TriggerID, err)
+	}
+	if en.ActionIndex < 0 || en.ActionIndex >= len(t.Actions) || t.Actions[en.ActionIndex].Type != trigger.ActionWebhook {
+		return nil, &permanentError{fmt.Sprintf("trigger %q no longer has a webhook action at position %d; delivery abandoned", en.TriggerID, en.ActionIndex)}
+	}
+	action := t.Actions[en.ActionIndex]
+	header := make(http.Header, len(action.Headers))
+	for k, v := range action.Headers {
+		header.Set(k, v)
+	}
+	return &webhook.Request{ID: en.ID, URL: en.URL, Header: header, Body: en.RequestBody, Attempt: number}, nil
+}
+
+// update writes the outcome of a delivery. It uses a context of its own so
+// that an engine stopping mid-attempt still records that the entry is free.
+func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) {
+	u.ID, u.Owner, u.Now = en.ID, e.owner, e.now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.log.Update(ctx, u)
+	level, msg := slog.LevelInfo, "tickethooks: webhook delivered"
+	switch {
+	case errors.Is(err, executionlog.ErrLeaseLost):
+		level, msg = slog.LevelWarn, "tickethooks: lease expired during the attempt; another engine owns the delivery"
+	case err != nil:
+		level, msg = slog.LevelError, "tickethooks: recording the attempt failed; the delivery will be retried when its lease expires"
+		attrs = append(attrs, slog.String("log_error", err.Error()))
+	case u.Attempt == nil:
+		msg = "tickethooks: delivery released at shutdown"
+	case u.Status == executionlog.StatusPending:
+		level, msg = slog.LevelWarn, "tickethooks: webhook attempt failed; will retry"
+		attrs = append(attrs, slog.Time("next_attempt_at", u.NextAttemptAt))
+	case u.Status == executionlog.StatusFailed:
+		level, msg = slog.LevelError, "tickethooks: webhook delivery failed"
+	}
+	if a := u.Attempt; a != nil {
+		attrs = append(attrs, slog.Int("status", a.StatusCode), slog.Duration("duration", a.Duration))
+		if a.Error != "" {
+			attrs = append(attrs, slog.String("error", a.Error))
+		}
+	}
+	e.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// scheduleWake makes the dispatcher wake at t.
+func (e *Engine) scheduleWake(t time.Time) {
+	e.mu.Lock()
+	heap.Push(&e.retryAt, t)
+	e.mu.Unlock()
+}
+
+// timeHeap is a min-heap of times.
+type timeHeap []time.Time
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}

@@ -1,0 +1,31 @@
+// Package tickethooks gives a helpdesk backend ticket triggers whose action
+// is a webhook. The host loads trigger definitions, creates an Engine, and
+// calls Engine.OnTicketChange after every ticket change; when a trigger's
+// conditions hold, the ticket's JSON data packet (package payload) is
+// POSTed to the trigger's URL in the background, retried when the receiver
+// fails, and every firing is recorded in the Webhook Execution Log (package
+// executionlog), which admins filter by date, ticket number, trigger,
+// status and error text.
+//
+// The pieces are small interfaces the host may swap: trigger.Source supplies
+// triggers (trigger.Store in memory, or the host's own per-account store),
+// executionlog.Log records and queues deliveries (in memory, or SQLite,
+// PostgreSQL and MySQL through executionlog/sqllog), and webhook.Sender
+// makes the HTTP requests.
+//
+// # Delivery
+//
+// The execution log is also the delivery queue. OnTicketChange writes one
+// pending entry per fired webhook action, all in one write, and returns.
+// The engine's dispatcher claims due entries with a lease and delivers at
+// most Config.Workers at once. After each attempt the entry is updated in
+// the log: succeeded on a 2xx answer; pending with a later due time when
+// the attempt may be retried (transport errors, 408, 429, 5xx, honouring
+// Retry-After); failed otherwise or when the attempts run out. Every
+// attempt of a delivery carries the same webhook-id header, the entry's id,
+// so receivers can drop duplicates. Delivery is at least once.
+//
+// Webhook headers are read from the trigger at each attempt rather than
+// stored, so secrets never reach the log; the entry keeps a copy with
+// secret values redacted.
+package tickethooks

@@ -1,0 +1,291 @@
+package tickethooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// Config configures an Engine. Only Triggers is required.
+type Config struct {
+	// Triggers supplies the triggers evaluated on each ticket change and
+	// read again at each delivery attempt for the webhook action's current
+	// headers. Required. trigger.Store is the in-memory implementation.
+	Triggers trigger.Source
+
+	// Log is the Webhook Execution Log, which is also the delivery queue.
+	// Defaults to an in-memory log (executionlog.NewMemory) holding
+	// QueueSize entries; deliveries pending in it are lost when the process
+	// ends. Use a SQL log (executionlog/sqllog) for deliveries that survive
+	// restarts and for several engines sharing one queue.
+	Log executionlog.Log
+
+	// QueueSize is the capacity of the default in-memory log: how many
+	// entries it keeps, pending ones included. When every entry is pending,
+	// OnTicketChange waits for room. Ignored when Log is set. Defaults to
+	// 10,000.
+	QueueSize int
+
+	// Sender delivers each attempt. Defaults to
+	// webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks:
+	// AllowNetworks}): 10 s per attempt, 64 KiB of response body kept, and
+	// connections to loopback, private, link-local and other internal
+	// addresses refused (an SSRF guard).
+	Sender webhook.Sender
+
+	// AllowNetworks lists internal networks the default Sender may reach
+	// despite its SSRF guard, for self-hosted receivers on a private
+	// network (for example 10.20.0.0/16). Load triggers with the same list
+	// in trigger.Options.AllowNetworks. Ignored when Sender is set.
+	AllowNetworks []netip.Prefix
+
+	// Retry decides whether and when a failed attempt is retried. The zero
+	// value means the defaults: 8 attempts in all, waiting 1 s, 2 s, 4 s ...
+	// (+-20% jitter) up to 5 minutes between attempts, retrying transport
+	// errors, 408, 429 and 5xx, and honouring Retry-After.
+	Retry webhook.RetryPolicy
+
+	// Workers is the number of deliveries in flight at once. Defaults to 8.
+	Workers int
+
+	// Notes writes the text of note actions on tickets. Required only if a
+	// trigger has a note action; without it such an action fails with
+	// ErrNoHandler.
+	Notes NoteWriter
+
+	// Actions maps custom action type names to their handlers.
+	Actions map[string]ActionHandler
+
+	// Logger receives a line for each state change of a delivery. It never
+	// receives header values or secrets. Defaults to slog.Default().
+	Logger *slog.Logger
+
+	// Now returns the current time, for timestamps in the log and the due
+	// time of retries. Defaults to time.Now.
+	Now func() time.Time
+
+	// PollInterval is how often the engine looks in the log for due
+	// entries it did not schedule itself (left by a stopped engine, or by
+	// other engines sharing a SQL log). Retries this engine schedules wake
+	// it on time regardless. Defaults to 1 second.
+	PollInterval time.Duration
+
+	// Lease is how long a claimed entry stays reserved for this engine.
+	// If the engine dies mid-attempt, another engine may retry the entry
+	// after the lease ends; it must be longer than one attempt can take.
+	// Defaults to 1 minute.
+	Lease time.Duration
+
+	// Destinations configures the circuit breaker and the concurrency
+	// limit per destination. The zero value means the defaults: pause a
+	// destination for 1 minute after 10 consecutive failures, at most 4
+	// deliveries in flight to one destination.
+	Destinations DestinationPolicy
+
+	// OnDestination, when set, is told when a destination is paused,
+	// recovers, keeps failing past Destinations.FailingThreshold, or
+	// answers 410 Gone, so the host can disable the trigger and tell the
+	// admin. It is called from delivery goroutines, possibly at once from
+	// several, and should return quickly.
+	OnDestination func(DestinationEvent)
+
+	// MaxBodySize is the largest ticket packet sent, in bytes. A delivery
+	// whose packet is larger fails at its first attempt without being
+	// sent, with an error in the log. Defaults to 256 KiB.
+	MaxBodySize int
+
+	// Owner names this engine in the log's leases. It must be unique among
+	// engines sharing a log. Defaults to the host name, process id and a
+	// random suffix.
+	Owner string
+}
+
+// Engine evaluates triggers on ticket changes, records a log entry per
+// fired webhook, and delivers the webhooks in the background with retries.
+// Its methods are safe for concurrent use.
+type Engine struct {
+	triggers trigger.Source
+	log      executionlog.Log
+	sender   webhook.Sender
+	retry    webhook.RetryPolicy
+	notes    NoteWriter
+	actions  map[string]ActionHandler
+	logger   *slog.Logger
+	nowFunc  func() time.Time
+	poll     time.Duration
+	lease    time.Duration
+	owner    string
+	maxBody  int
+	dests    *destinations
+
+	onDestination func(DestinationEvent)
+
+	mu       sync.Mutex
+	closed   bool
+	calls    sync.WaitGroup // OnTicketChange calls in progress
+	progress chan struct{}  // closed and replaced whenever a delivery ends
+	retryAt  timeHeap       // due times of retries this engine scheduled
+
+	closing    chan struct{} // closed when Close begins
+	closeOnce  sync.Once
+	runCtx     context.Context // cancelled when Close gives up waiting
+	cancelRun  context.CancelFunc
+	wake       chan struct{} // nudges the dispatcher
+	slots      chan struct{} // one token per delivery in flight
+	deliveries sync.WaitGroup
+	done       chan struct{} // closed when every goroutine has ended
+}
+
+// New validates cfg, applies its defaults and starts the engine's
+// dispatcher. Errors wrap ErrInvalidConfig.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Triggers == nil {
+		return nil, fmt.Errorf("%w: Triggers is required", ErrInvalidConfig)
+	}
+	for name, field := range map[string]int64{
+		"QueueSize":    int64(cfg.QueueSize),
+		"Workers":      int64(cfg.Workers),
+		"PollInterval": int64(cfg.PollInterval),
+		"Lease":        int64(cfg.Lease),
+		"MaxBodySize":  int64(cfg.MaxBodySize),
+	} {
+		if field < 0 {
+			return nil, fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)
+		}
+	}
+	if err := cfg.Retry.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: Retry: %w", ErrInvalidConfig, err)
+	}
+	if err := cfg.Destinations.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	for name, h := range cfg.Actions {
+		if h == nil {
+			return nil, fmt.Errorf("%w: Actions[%q] is nil", ErrInvalidConfig, name)
+		}
+		if name == trigger.ActionWebhook || name == trigger.ActionNote {
+			return nil, fmt.Errorf("%w: Actions[%q]: %q is a built-in action type", ErrInvalidConfig, name, name)
+		}
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = 10000
+	}
+	if cfg.Log == nil {
+		cfg.Log = executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: cfg.QueueSize})
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = webhook.NewHTTPSender(webhook.HTTPSenderConfig{Now: cfg.Now, AllowNetworks: cfg.AllowNetworks})
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = time.Minute
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = defaultOwner()
+	}
+	if cfg.MaxBodySize == 0 {
+		cfg.MaxBodySize = 256 << 10
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		triggers: cfg.Triggers,
+		log:      cfg.Log,
+		sender:   cfg.Sender,
+		retry:    cfg.Retry,
+		notes:    cfg.Notes,
+		actions:  cfg.Actions,
+		logger:   cfg.Logger,
+		nowFunc:  cfg.Now,
+		poll:     cfg.PollInterval,
+		lease:    cfg.Lease,
+		owner:    cfg.Owner,
+		maxBody:  cfg.MaxBodySize,
+		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
+
+		onDestination: cfg.OnDestination,
+		progress:      make(chan struct{}),
+		closing:       make(chan struct{}),
+		runCtx:        runCtx,
+		cancelRun:     cancel,
+		wake:          make(chan struct{}, 1),
+		slots:         make(chan struct{}, cfg.Workers),
+		done:          make(chan struct{}),
+	}
+	e.deliveries.Add(1)
+	go e.dispatch()
+	go func() {
+		<-e.closing
+		e.calls.Wait()
+		e.deliveries.Wait()
+		e.cancelRun()
+		if c, ok := e.sender.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+		close(e.done)
+	}()
+	return e, nil
+}
+
+// Close stops the engine. It stops accepting ticket changes (later calls
+// return ErrClosed), stops claiming deliveries, and waits for the
+// deliveries in flight to finish. If ctx ends first, Close cancels them:
+// their entries stay pending in the log with no attempt counted, to be
+// resumed by the next engine on the same log, and Close returns ctx's
+// error. Every goroutine the engine started has ended when Close returns.
+// Calling Close again waits the same way and returns nil once stopped.
+func (e *Engine) Close(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		e.mu.Unlock()
+		close(e.closing)
+	})
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		e.cancelRun()
+		<-e.done
+		return ctx.Err()
+	}
+}
+
+// Owner returns the name this engine uses in the log's leases.
+func (e *Engine) Owner() string { return e.owner }
+
+// now returns the current time in the precision every log keeps.
+func (e *Engine) now() time.Time {
+	return e.nowFunc().UTC().Truncate(time.Microsecond)
+}
+
+func defaultOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "engine"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,31 @@
+package tickethooks
+
+import "errors"
+
+// Errors returned by the Engine. Match them with errors.Is.
+var (
+	// ErrClosed is returned by calls made after Close began.
+	ErrClosed = errors.New("tickethooks: engine is closed")
+	// ErrNilTicket is returned by OnTicketChange when the ticket after the
+	// change is nil.
+	ErrNilTicket = errors.New("tickethooks: ticket after the change is nil")
+	// ErrQueueFull is returned by OnTicketChange when the log had no room
+	// for new deliveries before ctx ended. It wraps
+	// executionlog.ErrFull and ctx's error; nothing was recorded.
+	ErrQueueFull = errors.New("tickethooks: delivery queue is full")
+	// ErrAction is returned by OnTicketChange when a note or custom action
+	// failed. The webhook deliveries of the change were recorded all the
+	// same; the error names the trigger and action.
+	ErrAction = errors.New("tickethooks: action failed")
+	// ErrNoHandler means a trigger has an action whose type has no handler
+	// in Config (a note action without Config.Notes, or a custom type
+	// missing from Config.Actions).
+	ErrNoHandler = errors.New("tickethooks: no handler for action type")
+	// ErrTxUnsupported is returned by OnTicketChangeTx when the log cannot
+	// add entries inside a caller's transaction (it does not implement
+	// executionlog.TxAdder).
+	ErrTxUnsupported = errors.New("tickethooks: log does not support transactions")
+	// ErrInvalidConfig is wrapped by every error New returns for a bad
+	// Config.
+	ErrInvalidConfig = errors.New("tickethooks: invalid config")
+)

@@ -1,0 +1,241 @@
+package tickethooks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/payload"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// OnTicketChange is called by the host after every ticket change. before is
+// the ticket as it was (nil when the ticket was just created) and after the
+// ticket as it is now.
+//
+// It evaluates the enabled triggers in order, records one pending log entry
+// per webhook action of the triggers that fired, all in one write, then
+// runs their note and custom actions in order, and returns without waiting
+// for any receiver. The webhooks are delivered in the background.
+//
+// It returns ErrNilTicket for a nil after, ErrClosed after Close, and
+// ErrQueueFull when the log had no room before ctx ended; in these cases
+// nothing was recorded and no action ran. An error from the trigger source
+// or the log is returned wrapped, with nothing recorded. A failed note or
+// custom action is returned wrapping ErrAction, after the webhooks were
+// recorded.
+func (e *Engine) OnTicketChange(ctx context.Context, before, after *payload.Ticket) error {
+	return e.onTicketChange(ctx, nil, before, after)
+}
+
+// OnTicketChangeTx is OnTicketChange inside the host's own transaction: the
+// pending entries are written with tx, so they commit or roll back with the
+// host's ticket update (the transactional outbox), and are delivered once
+// tx commits. The log must store entries in the same database
+// (executionlog/sqllog); other logs return ErrTxUnsupported.
+//
+// Note and custom actions run before OnTicketChangeTx returns, whether or
+// not tx later commits.
+func (e *Engine) OnTicketChangeTx(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket) error {
+	if tx == nil {
+		return fmt.Errorf("tickethooks: OnTicketChangeTx: tx is nil")
+	}
+	if _, ok := e.log.(executionlog.TxAdder); !ok {
+		return ErrTxUnsupported
+	}
+	return e.onTicketChange(ctx, tx, before, after)
+}
+
+// firing is one trigger that fired on a change.
+type firing struct {
+	trigger *trigger.Trigger
+}
+
+func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket) error {
+	if after == nil {
+		return ErrNilTicket
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	e.calls.Add(1)
+	e.mu.Unlock()
+	defer e.calls.Done()
+
+	fired, err := e.evaluate(ctx, before, after)
+	if err != nil || len(fired) == 0 {
+		return err
+	}
+	entries, err := e.entries(fired, before, after)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		if err := e.add(ctx, tx, entries); err != nil {
+			return err
+		}
+		for _, en := range entries {
+			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: webhook queued",
+				slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
+				slog.Int("ticket_id", en.TicketID), slog.String("event", en.Event))
+		}
+		if tx == nil {
+			e.nudge()
+		}
+	}
+	return e.runActions(ctx, fired, before, after)
+}
+
+// evaluate returns the triggers that fire on the change, in order, skipping
+// the ones that already fired earlier in the same chain of calls.
+func (e *Engine) evaluate(ctx context.Context, before, after *payload.Ticket) ([]firing, error) {
+	triggers, err := e.triggers.ForTicket(ctx, after)
+	if err != nil {
+		return nil, fmt.Errorf("tickethooks: loading triggers for ticket %d: %w", after.Id, err)
+	}
+	chain := firedInChain(ctx)
+	ev := trigger.NewEvent(before, after)
+	var fired []firing
+	for _, t := range triggers {
+		if chain[t.ID] {
+			continue
+		}
+		ok, err := t.Evaluate(ev)
+		if err != nil {
+			e.logger.LogAttrs(ctx, slog.LevelWarn, "tickethooks: trigger expression failed; trigger skipped",
+				slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id), slog.String("error", err.Error()))
+			continue
+		}
+		if ok {
+			fired = append(fired, firing{trigger: t})
+		}
+	}
+	return fired, nil
+}
+
+// entries builds one pending entry per webhook action of the fired
+// triggers. The packet is encoded once per trigger, with that trigger's
+// WebhookEvents.
+func (e *Engine) entries(fired []firing, before, after *payload.Ticket) ([]*executionlog.Entry, error) {
+	now := e.now()
+	event := "updated"
+	if before == nil {
+		event = "created"
+	}
+	var entries []*executionlog.Entry
+	for _, f := range fired {
+		var body []byte
+		for i, a := range f.trigger.Actions {
+			if a.Type != trigger.ActionWebhook {
+				continue
+			}
+			if body == nil {
+				packet := *after
+				packet.WebhookEvents = f.trigger.WebhookEvents()
+				var err error
+				if body, err = json.Marshal(packet); err != nil {
+					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, f.trigger.ID, err)
+				}
+			}
+			id := executionlog.NewID(now)
+			headers := webhook.RedactHeaders(a.Headers, a.SecretHeaders)
+			headers["Content-Type"] = "application/json"
+			if _, ok := headers["User-Agent"]; !ok {
+				headers["User-Agent"] = webhook.UserAgent
+			}
+			headers["Webhook-Id"] = id
+			entries = append(entries, &executionlog.Entry{
+				ID:             id,
+				TriggerID:      f.trigger.ID,
+				TriggerName:    f.trigger.Name,
+				ActionIndex:    i,
+				TicketID:       after.Id,
+				Event:          event,
+				URL:            a.URL,
+				RequestHeaders: headers,
+				RequestBody:    body,
+				Status:         executionlog.StatusPending,
+				NextAttemptAt:  now,
+				CreatedAt:      now,
+				UpdatedAt:      now,
+			})
+		}
+	}
+	return entries, nil
+}
+
+// add writes entries to the log, waiting for room while a bounded log is
+// full.
+func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
+	for {
+		progress := e.progressSignal()
+		var err error
+		if tx != nil {
+			err = e.log.(executionlog.TxAdder).AddTx(ctx, tx, entries)
+		} else {
+			err = e.log.Add(ctx, entries)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, executionlog.ErrFull) {
+			return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), err)
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w (%w)", ErrQueueFull, err, ctx.Err())
+		case <-e.closing:
+			return ErrClosed
+		}
+	}
+}
+
+// runActions runs the note and custom actions of the fired triggers in
+// order. The context handed to them records the fired triggers, so a
+// handler that changes the ticket again does not fire them a second time.
+func (e *Engine) runActions(ctx context.Context, fired []firing, before, after *payload.Ticket) error {
+	ids := make([]string, len(fired))
+	for i, f := range fired {
+		ids[i] = f.trigger.ID
+	}
+	actx := withFired(ctx, ids)
+	var errs []error
+	for _, f := range fired {
+		for i, a := range f.trigger.Actions {
+			if a.Type == trigger.ActionWebhook {
+				continue
+			}
+			call := ActionCall{Trigger: f.trigger, Index: i, Action: a, Before: before, After: after}
+			if err := e.runAction(actx, call); err != nil {
+				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, f.trigger.ID, i, a.Type, err)
+				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: action failed",
+					slog.String("trigger_id", f.trigger.ID), slog.Int("ticket_id", after.Id),
+					slog.Int("action", i), slog.String("type", a.Type), slog.String("error", err.Error()))
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) runAction(ctx context.Context, call ActionCall) error {
+	if call.Action.Type == trigger.ActionNote {
+		if e.notes == nil {
+			return fmt.Errorf("%w %q: Config.Notes is not set", ErrNoHandler, call.Action.Type)
+		}
+		return e.notes.AddNote(ctx, call, call.Action.Text)
+	}
+	h, ok := e.actions[call.Action.Type]
+	if !ok {
+		return fmt.Errorf("%w %q: add it to Config.Actions", ErrNoHandler, call.Action.Type)
+	}
+	return h.RunAction(ctx, call)
+}
