@@ -145,7 +145,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()}, attrs)
 		return
 	}
-	e.update(en, e.outcome(number, started, resp, err), attrs)
+	e.update(en, e.outcome(number, number-en.SeriesStart, started, resp, err), attrs)
 	for _, ev := range events {
 		ev.TriggerID, ev.EntryID = en.TriggerID, en.ID
 		e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: destination "+ev.Kind.String(),
@@ -157,10 +157,10 @@ func (e *Engine) deliver(en executionlog.Entry) {
 	}
 }
 
-// outcome turns the result of attempt number into a log update: succeeded
-// on a 2xx answer, pending with a due time when the retry policy allows
-// another attempt, failed otherwise.
-func (e *Engine) outcome(number int, started time.Time, resp *webhook.Response, err error) executionlog.Update {
+// outcome turns the result of attempt number, the inSeries-th of its
+// series, into a log update: succeeded on a 2xx answer, pending with a due
+// time when the retry policy allows another attempt, failed otherwise.
+func (e *Engine) outcome(number, inSeries int, started time.Time, resp *webhook.Response, err error) executionlog.Update {
 	att := &executionlog.Attempt{Number: number, StartedAt: started}
 	if resp != nil {
 		att.Duration = resp.Duration
@@ -183,7 +183,7 @@ func (e *Engine) outcome(number int, started time.Time, resp *webhook.Response, 
 	var permanent *permanentError
 	final := errors.As(err, &permanent) || (resp != nil && resp.StatusCode == http.StatusGone)
 	if !final {
-		if delay, retry := e.retry.Next(number, resp, err, e.nowFunc()); retry {
+		if delay, retry := e.retry.Next(inSeries, resp, err, e.nowFunc()); retry {
 			u.Status = executionlog.StatusPending
 			u.NextAttemptAt = e.now().Add(delay)
 			e.scheduleWake(u.NextAttemptAt)

@@ -53,6 +53,12 @@ type Entry struct {
 	Status Status
 	// Attempts lists every attempt, oldest first.
 	Attempts []Attempt
+	// SeriesStart is the number of attempts made before the current series:
+	// 0 until the entry is redelivered, then len(Attempts) at the
+	// redelivery. The retry policy counts attempts from it.
+	SeriesStart int
+	// Test marks an entry recorded by a test send rather than a trigger.
+	Test bool
 	// NextAttemptAt is when a pending entry is next due. It is zero for
 	// entries in a final state.
 	NextAttemptAt time.Time
