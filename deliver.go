@@ -131,7 +131,9 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			e.scheduleWake(retryAt)
 			return
 		}
-		resp, err = e.sender.Send(ctx, req)
+		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{host: hostOf(en.URL), attempt: number, header: req.Header})
+		resp, err = e.sender.Send(sctx, req)
+		e.tel.endAttempt(sctx, span, resp, err)
 		o := classify(resp, err)
 		if ctx.Err() != nil {
 			o = outcomeNone
@@ -145,7 +147,10 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()}, attrs)
 		return
 	}
-	e.update(en, e.outcome(number, number-en.SeriesStart, started, resp, err), attrs)
+	u := e.outcome(number, number-en.SeriesStart, started, resp, err)
+	if e.update(en, u, attrs) && u.Status != executionlog.StatusPending {
+		e.tel.ended(ctx, u.Status)
+	}
 	for _, ev := range events {
 		ev.TriggerID, ev.EntryID = en.TriggerID, en.ID
 		e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: destination "+ev.Kind.String(),
@@ -225,9 +230,10 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	return &webhook.Request{ID: en.ID, URL: en.URL, Header: header, Body: en.RequestBody, Attempt: number}, nil
 }
 
-// update writes the outcome of a delivery. It uses a context of its own so
-// that an engine stopping mid-attempt still records that the entry is free.
-func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) {
+// update writes the outcome of a delivery and reports whether the log took
+// it. It uses a context of its own so that an engine stopping mid-attempt
+// still records that the entry is free.
+func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) bool {
 	u.ID, u.Owner, u.Now = en.ID, e.owner, e.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -254,6 +260,7 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 		}
 	}
 	e.logger.LogAttrs(ctx, level, msg, attrs...)
+	return err == nil
 }
 
 // scheduleWake makes the dispatcher wake at t.

@@ -11,6 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/webhook"
@@ -104,6 +108,17 @@ type Config struct {
 	// sent, with an error in the log. Defaults to 256 KiB.
 	MaxBodySize int
 
+	// MeterProvider and TracerProvider receive the engine's metrics and
+	// spans. They default to the global providers (otel.GetMeterProvider,
+	// otel.GetTracerProvider), which do nothing unless the host installs an
+	// OpenTelemetry SDK. See the README for each metric's meaning.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
+
+	// Propagator writes the trace context of each attempt's span into the
+	// request headers. Defaults to W3C Trace Context (traceparent).
+	Propagator propagation.TextMapPropagator
+
 	// Owner names this engine in the log's leases. It must be unique among
 	// engines sharing a log. Defaults to the host name, process id and a
 	// random suffix.
@@ -126,6 +141,7 @@ type Engine struct {
 	lease    time.Duration
 	owner    string
 	maxBody  int
+	tel      *telemetry
 	dests    *destinations
 
 	onDestination func(DestinationEvent)
@@ -208,6 +224,11 @@ func New(cfg Config) (*Engine, error) {
 		cfg.MaxBodySize = 256 << 10
 	}
 
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider, cfg.Propagator)
+	if err != nil {
+		return nil, fmt.Errorf("tickethooks: creating instruments: %w", err)
+	}
+
 	runCtx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
 		triggers: cfg.Triggers,
@@ -222,6 +243,7 @@ func New(cfg Config) (*Engine, error) {
 		lease:    cfg.Lease,
 		owner:    cfg.Owner,
 		maxBody:  cfg.MaxBodySize,
+		tel:      tel,
 		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
 
 		onDestination: cfg.OnDestination,

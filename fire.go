@@ -73,6 +73,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	if err != nil || len(fired) == 0 {
 		return err
 	}
+	e.tel.fired.Add(ctx, int64(len(fired)))
 	entries, err := e.entries(fired, before, after)
 	if err != nil {
 		return err
@@ -86,6 +87,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 				slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
 				slog.Int("ticket_id", en.TicketID), slog.String("event", en.Event))
 		}
+		e.tel.pending.Add(ctx, int64(len(entries)))
 		if tx == nil {
 			e.nudge()
 		}

@@ -1,0 +1,126 @@
+package tickethooks
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// instrumentationName names the library to OpenTelemetry.
+const instrumentationName = "github.com/tickethooks/tickethooks"
+
+// telemetry holds the engine's OpenTelemetry instruments. With the default
+// (global) providers and no SDK installed by the host, every call is a
+// no-op.
+type telemetry struct {
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	fired      metric.Int64Counter
+	deliveries metric.Int64Counter
+	attempts   metric.Int64Counter
+	latency    metric.Float64Histogram
+	pending    metric.Int64UpDownCounter
+}
+
+func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider, prop propagation.TextMapPropagator) (*telemetry, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if prop == nil {
+		prop = propagation.TraceContext{}
+	}
+	m := mp.Meter(instrumentationName, metric.WithInstrumentationVersion(webhook.Version))
+	t := &telemetry{tracer: tp.Tracer(instrumentationName, trace.WithInstrumentationVersion(webhook.Version)), propagator: prop}
+	var err error
+	if t.fired, err = m.Int64Counter("tickethooks.triggers.fired",
+		metric.WithDescription("Triggers whose conditions held on a ticket change."), metric.WithUnit("{trigger}")); err != nil {
+		return nil, err
+	}
+	if t.deliveries, err = m.Int64Counter("tickethooks.deliveries",
+		metric.WithDescription("Deliveries that ended, by outcome (succeeded or failed)."), metric.WithUnit("{delivery}")); err != nil {
+		return nil, err
+	}
+	if t.attempts, err = m.Int64Counter("tickethooks.attempts",
+		metric.WithDescription("Delivery attempts, by HTTP status class (2xx, 3xx, 4xx, 5xx, or error when no response came)."), metric.WithUnit("{attempt}")); err != nil {
+		return nil, err
+	}
+	if t.latency, err = m.Float64Histogram("tickethooks.attempt.duration",
+		metric.WithDescription("Duration of delivery attempts, from sending the request to reading the response."), metric.WithUnit("s")); err != nil {
+		return nil, err
+	}
+	if t.pending, err = m.Int64UpDownCounter("tickethooks.deliveries.pending",
+		metric.WithDescription("Deliveries recorded and not yet ended: added by this engine, minus ended by it. Summed over a fleet sharing a log, it is the fleet's pending count."),
+		metric.WithUnit("{delivery}")); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// startAttempt starts the span of one delivery attempt and injects its
+// W3C trace context into the request headers.
+func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req *httpRequestInfo) (context.Context, trace.Span) {
+	ctx, span := t.tracer.Start(ctx, "tickethooks.deliver", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("server.address", req.host),
+			attribute.String("http.request.method", http.MethodPost),
+			attribute.Int("tickethooks.attempt", req.attempt),
+			attribute.String("tickethooks.entry_id", en.ID),
+			attribute.String("tickethooks.trigger_id", en.TriggerID),
+			attribute.Int("tickethooks.ticket_id", en.TicketID),
+		))
+	t.propagator.Inject(ctx, propagation.HeaderCarrier(req.header))
+	return ctx, span
+}
+
+// httpRequestInfo is what a span needs of a request.
+type httpRequestInfo struct {
+	host    string
+	attempt int
+	header  http.Header
+}
+
+// endAttempt records an attempt's result on its span and in the metrics.
+func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webhook.Response, err error) {
+	class := "error"
+	if err == nil && resp != nil {
+		class = strconv.Itoa(resp.StatusCode/100) + "xx"
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+		t.latency.Record(ctx, resp.Duration.Seconds(), metric.WithAttributes(attribute.String("status_class", class)))
+		if !resp.Success() {
+			span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
+		}
+	} else if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	t.attempts.Add(ctx, 1, metric.WithAttributes(attribute.String("status_class", class)))
+	span.End()
+}
+
+// ended counts a delivery that reached a final state.
+func (t *telemetry) ended(ctx context.Context, status executionlog.Status) {
+	t.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", string(status))))
+	t.pending.Add(ctx, -1)
+}
+
+// hostOf returns the host of a URL for span attributes.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Hostname()
+	}
+	return ""
+}
