@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -34,6 +33,13 @@ type Action struct {
 	// secret, in addition to those always treated as secret (such as
 	// Authorization). Nil when there are none.
 	SecretHeaders []string
+	// Secrets are the signing secrets of a webhook action, each "whsec_"
+	// followed by the standard base64 of a 24- to 64-byte key, at most
+	// MaxSecrets of them. The engine reads them from the trigger at each
+	// attempt and signs the request with every one (Standard Webhooks);
+	// they are never written to the execution log. Nil when the action's
+	// requests are not signed.
+	Secrets []string
 	// Text is the text of a note action.
 	Text string
 	// Params is the whole JSON object of an action of a registered type,
@@ -43,7 +49,8 @@ type Action struct {
 
 // ActionDefinition is one action as an administrator writes it:
 //
-//	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"]}
+//	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"],
+//	 "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
 //	{"type": "note", "text": "Ticket data sent to the billing system"}
 //	{"type": "<registered type>", ...any keys...}
 //
@@ -54,6 +61,7 @@ type ActionDefinition struct {
 	URL           string            `json:"url,omitempty"`
 	Headers       map[string]string `json:"headers,omitempty"`
 	SecretHeaders []string          `json:"secret_headers,omitempty"`
+	Secrets       []string          `json:"secrets,omitempty"`
 	Text          string            `json:"text,omitempty"`
 	// Params is the whole JSON object of an action of a registered type.
 	// It is not used by the built-in types.
@@ -106,9 +114,9 @@ func compactJSON(data []byte) json.RawMessage {
 
 func isBuiltinAction(t string) bool { return t == ActionWebhook || t == ActionNote }
 
-// compileAction validates one action definition. custom holds the
-// registered action types.
-func compileAction(def ActionDefinition, custom map[string]bool) (Action, []error) {
+// compileAction validates one action definition. Problems in one part of
+// the action are *pathError.
+func compileAction(def ActionDefinition, o *options) (Action, []error) {
 	var errs []error
 	notFor := func(key, what string) {
 		errs = append(errs, fmt.Errorf("%s does not apply to %s", key, what))
@@ -123,17 +131,19 @@ func compileAction(def ActionDefinition, custom map[string]bool) (Action, []erro
 		if def.Params != nil {
 			notFor("params", "a webhook action")
 		}
-		u, err := checkURL(def.URL)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		u, uerrs := checkURL(def.URL, o)
+		errs = append(errs, uerrs...)
 		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
+		errs = append(errs, checkSecrets(def.Secrets)...)
 		a := Action{Type: ActionWebhook, URL: u}
 		if len(def.Headers) > 0 {
 			a.Headers = maps.Clone(def.Headers)
 		}
 		if len(def.SecretHeaders) > 0 {
 			a.SecretHeaders = slices.Clone(def.SecretHeaders)
+		}
+		if len(def.Secrets) > 0 {
+			a.Secrets = slices.Clone(def.Secrets)
 		}
 		return a, errs
 	case def.Type == ActionNote:
@@ -146,6 +156,9 @@ func compileAction(def ActionDefinition, custom map[string]bool) (Action, []erro
 		if def.SecretHeaders != nil {
 			notFor("secret_headers", "a note action")
 		}
+		if def.Secrets != nil {
+			notFor("secrets", "a note action")
+		}
 		if def.Params != nil {
 			notFor("params", "a note action")
 		}
@@ -153,7 +166,7 @@ func compileAction(def ActionDefinition, custom map[string]bool) (Action, []erro
 			errs = append(errs, errors.New("text is required"))
 		}
 		return Action{Type: ActionNote, Text: def.Text}, errs
-	case custom[def.Type]:
+	case o.actionTypes[def.Type]:
 		what := fmt.Sprintf("action type %q (its settings belong in Params)", def.Type)
 		if def.URL != "" {
 			notFor("url", what)
@@ -163,6 +176,9 @@ func compileAction(def ActionDefinition, custom map[string]bool) (Action, []erro
 		}
 		if def.SecretHeaders != nil {
 			notFor("secret_headers", what)
+		}
+		if def.Secrets != nil {
+			notFor("secrets", what)
 		}
 		if def.Text != "" {
 			notFor("text", what)
@@ -178,28 +194,6 @@ func compileAction(def ActionDefinition, custom map[string]bool) (Action, []erro
 		return Action{Type: def.Type, Params: params}, errs
 	}
 	return Action{}, []error{fmt.Errorf("unknown action type %q (want %q, %q or a type registered in Options.ActionTypes)", shorten(def.Type), ActionWebhook, ActionNote)}
-}
-
-// checkURL validates a webhook URL. Error messages show the URL with any
-// password hidden.
-func checkURL(raw string) (string, error) {
-	if raw == "" {
-		return "", errors.New("url is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		shown := raw
-		if err == nil {
-			shown = u.Redacted()
-		} else if strings.Contains(raw, "@") {
-			shown = "(unparsable)" // it may hold a password
-		}
-		return "", fmt.Errorf("url %q must be an absolute http or https URL", shorten(shown))
-	}
-	if u.User != nil {
-		return "", fmt.Errorf("url %q must not contain credentials: the URL is written to the execution log; send them in a secret header", shorten(u.Redacted()))
-	}
-	return raw, nil
 }
 
 // shorten cuts s to a length fit for an error message.

@@ -215,8 +215,12 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 		if skip[path] {
 			continue
 		}
-		a, aerrs := compileAction(ad, o.actionTypes)
+		a, aerrs := compileAction(ad, o)
 		for _, err := range aerrs {
+			if pe := (*pathError)(nil); errors.As(err, &pe) {
+				report(path+"."+pe.part, pe.err)
+				continue
+			}
 			report(path, err)
 		}
 		t.Actions = append(t.Actions, a)
@@ -238,12 +242,17 @@ func comparePaths(a, b string) int {
 	return ia - ib
 }
 
-// splitPath splits "actions[2]" into "actions" and 2; -1 when no index.
+// splitPath splits "actions[2]" (or "actions[2].secrets[0]") into
+// "actions" and 2; -1 when no index.
 func splitPath(p string) (string, int) {
 	i := strings.IndexByte(p, '[')
 	if i < 0 {
 		return p, -1
 	}
-	n, _ := strconv.Atoi(strings.TrimSuffix(p[i+1:], "]"))
+	num := p[i+1:]
+	if j := strings.IndexByte(num, ']'); j >= 0 {
+		num = num[:j]
+	}
+	n, _ := strconv.Atoi(num)
 	return p[:i], n
 }

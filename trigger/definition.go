@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -91,6 +92,7 @@ func (a ActionDefinition) clone() ActionDefinition {
 	c := a
 	c.Headers = maps.Clone(a.Headers)
 	c.SecretHeaders = slices.Clone(a.SecretHeaders)
+	c.Secrets = slices.Clone(a.Secrets)
 	c.Params = slices.Clone(a.Params)
 	return c
 }
@@ -108,6 +110,23 @@ type Options struct {
 	// MaxNodes caps the number of syntax tree nodes of an expression.
 	// Defaults to 1000.
 	MaxNodes int
+	// AllowNetworks lists internal networks that webhook URLs may name by
+	// a literal IP address, for self-hosted receivers on a private
+	// network (for example 10.20.0.0/16, or 127.0.0.0/8 for a receiver on
+	// the same host). A webhook URL whose host is a literal address that
+	// is loopback, private, link-local (cloud metadata) or otherwise
+	// internal, in any spelling ("127.1", "2130706433",
+	// "[::ffff:127.0.0.1]"), is a validation error unless a prefix of
+	// AllowNetworks holds it; an IPv4 prefix also holds the IPv4-mapped
+	// IPv6 forms of its addresses. The host "localhost", and names ending
+	// in ".localhost", are errors unless AllowNetworks holds all of
+	// 127.0.0.0/8. Pass the list given to the engine (and to its sender),
+	// which checks every address it connects to, host names included.
+	// Defaults to none.
+	AllowNetworks []netip.Prefix
+	// RequireHTTPS makes a webhook URL with the http scheme a validation
+	// error. Defaults to false: http and https are both accepted.
+	RequireHTTPS bool
 }
 
 // The option defaults.
@@ -121,6 +140,9 @@ type options struct {
 	actionTypes         map[string]bool
 	maxExpressionLength int
 	maxNodes            int
+	allow               []netip.Prefix
+	allowLoopbackNames  bool // allow covers 127.0.0.0/8
+	requireHTTPS        bool
 }
 
 // resolve checks o and applies the defaults.
@@ -153,5 +175,15 @@ func (o *Options) resolve() (*options, error) {
 		}
 		r.actionTypes[t] = true
 	}
+	for i, p := range o.AllowNetworks {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("trigger: options: AllowNetworks[%d] is not a valid prefix: %w", i, ErrInvalid)
+		}
+		if p.Addr().Is4() && p.Bits() <= loopbackV4.Bits() && p.Contains(loopbackV4.Addr()) {
+			r.allowLoopbackNames = true
+		}
+	}
+	r.allow = slices.Clone(o.AllowNetworks)
+	r.requireHTTPS = o.RequireHTTPS
 	return r, nil
 }

@@ -28,7 +28,8 @@
 //	                        {"field": "Urgency", "operator": "is", "value": "Critical"}]},
 //	 "expression": "Ticket.SlaSolutionTime > 60",
 //	 "actions": [{"type": "webhook", "url": "https://example.com/hooks/tickets",
-//	              "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"]},
+//	              "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"],
+//	              "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]},
 //	             {"type": "note", "text": "Ticket data sent to the billing system"}]}
 //
 // id is required and unique; type defaults to and must be "Ticket"; enabled
@@ -45,6 +46,43 @@
 // are always secret, such as Authorization. "note" needs a text. A host
 // registers its own action types in Options.ActionTypes; their JSON object
 // is kept whole in Action.Params.
+//
+// # Webhook destinations
+//
+// A webhook url must not name an internal address literally: a host that
+// is a loopback, private, link-local (including the cloud metadata
+// address 169.254.169.254), multicast or other special-purpose IP
+// address, in any spelling ("127.0.0.1", "127.1", "2130706433",
+// "0x7f.1", "[::1]", "[::ffff:127.0.0.1]"), is an error such as
+//
+//	trigger "x": actions[0]: url host 127.0.0.1 is a loopback address
+//
+// and so are the host "localhost" and names ending in ".localhost". A host
+// on a self-hosted private network is allowed by listing its network in
+// Options.AllowNetworks (for example 10.20.0.0/16); localhost names need
+// 127.0.0.0/8 there. Pass the engine the same list: its sender checks the
+// address each connection actually reaches, so a host name that resolves
+// to an internal address is refused when it is sent to. With
+// Options.RequireHTTPS, an http url is an error too.
+//
+// # Signing secrets
+//
+// A webhook action may list signing secrets: "secrets": ["whsec_..."],
+// each "whsec_" followed by the standard base64 of a 24- to 64-byte key,
+// at most MaxSecrets (5), no two with the same key. The engine signs each
+// request with every listed secret, in the Standard Webhooks format, so
+// that the receiver can verify it came from the host. Secrets are checked
+// when the triggers load; error messages name a secret by its position
+// (actions[1].secrets[0]), never by its value.
+//
+// Secrets are never stored in the execution log: the engine reads them
+// from the trigger at each attempt, so a retry signs with the secrets the
+// trigger lists then. To rotate a secret without losing a delivery, list
+// the new secret together with the old one (the request carries a
+// signature by each, and the receiver accepts either), move the receiver
+// to the new secret, then remove the old one from the trigger.
+// Trigger.Definition returns the secrets as written: a host that shows
+// definitions to people should hide them.
 //
 // Decoding is strict: unknown keys and values of the wrong JSON type are
 // errors, and syntax errors give the line and column.

@@ -25,8 +25,9 @@ type Error struct {
 	// the problem is not in one definition (a JSON syntax error).
 	Index int
 	// Path locates the problem inside the definition, such as
-	// "conditions.all[0]", "expression" or "actions[1]". It is empty when
-	// the problem concerns the whole definition.
+	// "conditions.all[0]", "expression", "actions[1]" or
+	// "actions[1].secrets[0]". It is empty when the problem concerns the
+	// whole definition.
 	Path string
 	// Line and Column (both from 1) locate the problem in the expression
 	// for expression errors, and in the input for JSON syntax errors. They

@@ -2,6 +2,7 @@ package trigger_test
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 
 	"github.com/tickethooks/tickethooks/payload"
@@ -20,8 +21,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`[{"id": 5, "enabled": "no", "conditions": [], "actions": {}}, 7, null]`))
 	f.Add([]byte("[\n{\"id\": \"x\",}\n]"))
 	f.Add([]byte(`[{"id":"a","conditions":{"all":[{"field":"Subject","operator":"contains","value":"\u212a"}]},"actions":[{"type":"note","text":"x"}]}]`))
+	f.Add([]byte(`[{"id": "s", "actions": [{"type": "webhook", "url": "https://example.com/h", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_"]}]}]`))
+	f.Add([]byte(`[{"id": "s", "actions": [{"type": "webhook", "url": "https://example.com/h", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]}]`))
+	f.Add([]byte(`[{"id": "i", "actions": [{"type": "webhook", "url": "http://[::ffff:127.0.0.1]:8080/h"}, {"type": "webhook", "url": "http://10.1.2.3/h"}]}]`))
+	f.Add([]byte(`[{"id": "i", "actions": [{"type": "webhook", "url": "http://0x0a.1:80/h"}]}]`))
 
-	opts := &trigger.Options{ActionTypes: []string{"custom"}}
+	// 10.0.0.0/8 is allowed, so that URLs naming it literally load.
+	opts := &trigger.Options{ActionTypes: []string{"custom"}, AllowNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	before := &payload.Ticket{Id: 1, Status: "Open", Subject: "Kelvin \u212a", Actions: []payload.Action{{Id: 1}},
 		CustomFieldValues: []payload.CustomFieldValue{{CustomFieldId: 9, Value: "x"}}}
 	after := &payload.Ticket{Id: 1, Status: "Resolved", Subject: "kelvin k", SlaSolutionTime: 5}

@@ -215,7 +215,7 @@ func (dc decoder) condition(path string, raw json.RawMessage) ConditionDefinitio
 	return c
 }
 
-var actionKeys = []string{"type", "url", "headers", "secret_headers", "text"}
+var actionKeys = []string{"type", "url", "headers", "secret_headers", "secrets", "text"}
 
 // actions decodes the actions list.
 func (dc decoder) actions(raw json.RawMessage, actions *[]ActionDefinition) {
@@ -264,6 +264,10 @@ func (dc decoder) action(path string, raw json.RawMessage) ActionDefinition {
 		case "secret_headers":
 			if json.Unmarshal(v, &a.SecretHeaders) != nil {
 				err = errors.New("secret_headers must be a JSON array of strings")
+			}
+		case "secrets":
+			if json.Unmarshal(v, &a.Secrets) != nil {
+				err = errors.New("secrets must be a JSON array of strings")
 			}
 		case "text":
 			if json.Unmarshal(v, &a.Text) != nil {

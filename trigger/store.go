@@ -16,8 +16,8 @@ import (
 // disabled triggers may be included (Match skips them). Trigger returns the
 // trigger with the given id as it is now, or an error matching ErrNotFound
 // when there is none; the engine calls it at delivery time to read a
-// webhook action's current URL and headers. Both return ctx.Err() when ctx
-// is done before they finish.
+// webhook action's current URL, headers and signing secrets. Both return
+// ctx.Err() when ctx is done before they finish.
 type Source interface {
 	ForTicket(ctx context.Context, t *payload.Ticket) ([]*Trigger, error)
 	Trigger(ctx context.Context, id string) (*Trigger, error) // ErrNotFound when unknown

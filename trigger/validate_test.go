@@ -2,6 +2,7 @@ package trigger_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -276,6 +277,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"negative nodes", trigger.Options{MaxNodes: -1}, "trigger: options: MaxNodes -1 is negative: trigger: invalid definition"},
 		{"built-in type", trigger.Options{ActionTypes: []string{"note"}}, `trigger: options: ActionTypes: "note" is built in: trigger: invalid definition`},
 		{"empty type", trigger.Options{ActionTypes: []string{""}}, "trigger: options: ActionTypes holds an empty type: trigger: invalid definition"},
+		{"invalid network", trigger.Options{AllowNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}}}, "trigger: options: AllowNetworks[1] is not a valid prefix: trigger: invalid definition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
