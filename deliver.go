@@ -227,7 +227,7 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	for k, v := range action.Headers {
 		header.Set(k, v)
 	}
-	return &webhook.Request{ID: en.ID, URL: en.URL, Header: header, Body: en.RequestBody, Attempt: number}, nil
+	return &webhook.Request{ID: en.ID, URL: en.URL, Header: header, Body: en.RequestBody, Attempt: number, Secrets: action.Secrets}, nil
 }
 
 // update writes the outcome of a delivery and reports whether the log took

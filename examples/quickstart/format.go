@@ -25,8 +25,8 @@ func dash(s string) string {
 // trim shortens a response body for one table cell.
 func trim(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 40 {
-		s = s[:40] + "..."
+	if len(s) > 60 {
+		s = s[:60] + "..."
 	}
 	return s
 }

@@ -35,15 +35,26 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog/sqllog"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
 )
 
-// triggersJSON is what a helpdesk admin configures. %[1]s is the receiver.
+// local is where the example's receivers run. The SSRF guard refuses
+// loopback and private addresses unless they are allowed, both when
+// triggers are loaded and when the engine connects.
+var local = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// billingSecret signs the requests to the billing system (Standard
+// Webhooks); the receiver verifies them. Make one with webhook.NewSecret.
+const billingSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// triggersJSON is what a helpdesk admin configures. %[1]s is the receiver,
+// %[2]s the billing system's signing secret.
 const triggersJSON = `[
   {"id": "resolved-urgent", "name": "Resolved urgent tickets to billing",
    "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}],
                   "any": [{"field": "Urgency", "operator": "is", "value": "High"},
                           {"field": "Urgency", "operator": "is", "value": "Critical"}]},
-   "actions": [{"type": "webhook", "url": "%[1]s/billing", "headers": {"Authorization": "Bearer billing-secret"}}]},
+   "actions": [{"type": "webhook", "url": "%[1]s/billing", "headers": {"Authorization": "Bearer billing-token"}, "secrets": ["%[2]s"]}]},
   {"id": "new-to-crm", "name": "New tickets to the CRM", "on": ["created"],
    "actions": [{"type": "webhook", "url": "%[1]s/crm"}]},
   {"id": "critical-to-legacy", "name": "Critical tickets to the legacy pager",
@@ -88,17 +99,15 @@ func run() error {
 		return err
 	}
 
-	set, err := trigger.Parse(fmt.Appendf(nil, triggersJSON, receiverURL), nil)
+	set, err := trigger.Parse(fmt.Appendf(nil, triggersJSON, receiverURL, billingSecret), &trigger.Options{AllowNetworks: local})
 	if err != nil {
 		return err
 	}
 	engine, err := tickethooks.New(tickethooks.Config{
-		Triggers: trigger.NewStore(set),
-		Log:      execLog,
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		// The receivers run on 127.0.0.1, which the SSRF guard refuses
-		// unless allowed.
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Triggers:      trigger.NewStore(set),
+		Log:           execLog,
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		AllowNetworks: local,
 	})
 	if err != nil {
 		return err
@@ -141,8 +150,12 @@ func startReceiver() (url string, stop func(), err error) {
 	var crmCalls atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /billing", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		fmt.Fprint(w, `{"invoice": "INV-2041"}`)
+		// Billing accepts only requests signed with the shared secret.
+		if _, err := webhook.VerifyRequest(r, []string{billingSecret}, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{"invoice": "INV-2041", "signature": "verified"}`)
 	})
 	mux.HandleFunc("POST /crm", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
