@@ -102,8 +102,11 @@ func resolvedTrigger(url string) string {
 		"conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
 		"actions": [{"type": "webhook", "url": %q,
 			"headers": {"Authorization": "Bearer s3cr3t-token", "X-Tenant": "acme", "X-Signing-Key": "k3y-value"},
-			"secret_headers": ["X-Tenant"]}]}]`, url)
+			"secret_headers": ["X-Tenant"], "secrets": [%q]}]}]`, url, testSecret)
 }
+
+// testSecret signs the requests of resolvedTrigger.
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // loopback is where the test receivers listen.
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
@@ -205,8 +208,8 @@ func TestDeliverAndLog(t *testing.T) {
 			t.Errorf("receiver header %s = %q, want %q", k, got, v)
 		}
 	}
-	if req.header.Get("Webhook-Timestamp") == "" {
-		t.Error("receiver got no webhook-timestamp header")
+	if err := webhook.Verify(req.header, req.body, []string{testSecret}, nil); err != nil {
+		t.Errorf("receiver could not verify the signature: %v", err)
 	}
 	want := ticket("Resolved")
 	want.WebhookEvents = []payload.WebhookEvent{{Criteria: payload.CriteriaStatus, Operator: payload.OperatorChangedTo}}
@@ -381,7 +384,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	mu.Lock()
 	written := logs.String()
 	mu.Unlock()
-	for _, secret := range []string{"s3cr3t-token", "acme", "k3y-value"} {
+	for _, secret := range []string{"s3cr3t-token", "acme", "k3y-value", testSecret, strings.TrimPrefix(testSecret, "whsec_")} {
 		if strings.Contains(string(stored), secret) {
 			t.Errorf("execution log contains secret %q", secret)
 		}
