@@ -57,6 +57,15 @@ func (e *Engine) claimDue() {
 			return
 		}
 		for _, en := range entries {
+			e.mu.Lock()
+			running := e.inflight[en.ID]
+			e.inflight[en.ID] = true
+			e.mu.Unlock()
+			if running {
+				// The lease ran out while this engine's own attempt is
+				// still going: the claim only renewed the lease.
+				continue
+			}
 			e.slots <- struct{}{}
 			e.deliveries.Add(1)
 			go e.deliver(en)
@@ -103,6 +112,7 @@ func (e *Engine) progressSignal() <-chan struct{} {
 func (e *Engine) deliver(en executionlog.Entry) {
 	defer func() {
 		e.mu.Lock()
+		delete(e.inflight, en.ID)
 		close(e.progress)
 		e.progress = make(chan struct{})
 		e.mu.Unlock()
@@ -135,15 +145,16 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		resp, err = e.sender.Send(sctx, req)
 		e.tel.endAttempt(sctx, span, resp, err)
 		o := classify(resp, err)
-		if ctx.Err() != nil {
+		if err != nil && ctx.Err() != nil {
 			o = outcomeNone
 		}
 		gone := err == nil && resp.StatusCode == http.StatusGone
 		events = e.dests.release(key, o, gone, e.now())
 	}
-	if ctx.Err() != nil {
-		// The engine is stopping and gave up waiting: leave the entry
-		// pending, with no attempt counted, for the next engine.
+	if err != nil && ctx.Err() != nil {
+		// The engine is stopping, gave up waiting, and cut the attempt
+		// short: leave the entry pending, with no attempt counted, for the
+		// next engine. An attempt that got its answer is recorded.
 		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()}, attrs)
 		return
 	}

@@ -148,9 +148,10 @@ type Engine struct {
 
 	mu       sync.Mutex
 	closed   bool
-	calls    sync.WaitGroup // OnTicketChange calls in progress
-	progress chan struct{}  // closed and replaced whenever a delivery ends
-	retryAt  timeHeap       // due times of retries this engine scheduled
+	calls    sync.WaitGroup  // OnTicketChange calls in progress
+	progress chan struct{}   // closed and replaced whenever a delivery ends
+	retryAt  timeHeap        // due times of retries this engine scheduled
+	inflight map[string]bool // ids of the entries being delivered
 
 	closing    chan struct{} // closed when Close begins
 	closeOnce  sync.Once
@@ -248,6 +249,7 @@ func New(cfg Config) (*Engine, error) {
 
 		onDestination: cfg.OnDestination,
 		progress:      make(chan struct{}),
+		inflight:      map[string]bool{},
 		closing:       make(chan struct{}),
 		runCtx:        runCtx,
 		cancelRun:     cancel,

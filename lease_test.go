@@ -1,0 +1,73 @@
+package tickethooks_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickethooks/tickethooks"
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// An attempt that outlives its lease must not be sent a second time by the
+// same engine when it claims the entry again.
+func TestOwnAttemptOutlivingLeaseIsNotSentTwice(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	ids := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids[r.Header.Get("Webhook-Id")]++
+		mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // longer than the lease
+	}))
+	t.Cleanup(srv.Close)
+	e, log := newEngine(t, tickethooks.Config{
+		Triggers: loadTriggers(t, resolvedTrigger(srv.URL)), Lease: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+	})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	en := waitSettled(t, log, 1)[0]
+	mu.Lock()
+	defer mu.Unlock()
+	if ids[en.ID] != 1 || len(en.Attempts) != 1 {
+		t.Errorf("receiver got the delivery %d times and the log has %d attempts; want 1 and 1", ids[en.ID], len(en.Attempts))
+	}
+}
+
+// answeredSender answers every request with 200, then holds the answer
+// until the engine cancels the attempt: the moment when Close gives up
+// waiting after the receiver already answered.
+type answeredSender struct{ answered chan struct{} }
+
+func (s answeredSender) Send(ctx context.Context, req *webhook.Request) (*webhook.Response, error) {
+	close(s.answered)
+	<-ctx.Done()
+	return &webhook.Response{StatusCode: http.StatusOK}, nil
+}
+
+// When Close gives up waiting after the receiver already answered, the
+// answer is recorded rather than the entry released for a second send.
+func TestCloseRecordsAnsweredAttempt(t *testing.T) {
+	t.Parallel()
+	sender := answeredSender{answered: make(chan struct{})}
+	e, log := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger("http://127.0.0.1:1")), Sender: sender})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	<-sender.answered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Close(ctx); err != context.Canceled {
+		t.Errorf("Close = %v, want context.Canceled", err)
+	}
+	en := waitSettled(t, log, 1)[0]
+	if en.Status != executionlog.StatusSucceeded || len(en.Attempts) != 1 {
+		t.Errorf("entry is %s with %d attempts, want the answered attempt recorded as succeeded", en.Status, len(en.Attempts))
+	}
+}
