@@ -177,24 +177,11 @@ func (e *Engine) deliver(en executionlog.Entry) {
 // series, into a log update: succeeded on a 2xx answer, pending with a due
 // time when the retry policy allows another attempt, failed otherwise.
 func (e *Engine) outcome(number, inSeries int, started time.Time, resp *webhook.Response, err error) executionlog.Update {
-	att := &executionlog.Attempt{Number: number, StartedAt: started}
-	if resp != nil {
-		att.Duration = resp.Duration
-		att.StatusCode = resp.StatusCode
-		att.ResponseBody = string(resp.Body)
-		att.ResponseTruncated = resp.Truncated
-	} else {
-		att.Duration = e.now().Sub(started)
-	}
-	u := executionlog.Update{Attempt: att}
+	att := newAttempt(number, started, resp, err, e.now())
+	u := executionlog.Update{Attempt: &att}
 	if err == nil && resp.Success() {
 		u.Status = executionlog.StatusSucceeded
 		return u
-	}
-	if err != nil {
-		att.Error = err.Error()
-	} else {
-		att.Error = fmt.Sprintf("receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	var permanent *permanentError
 	final := errors.As(err, &permanent) || (resp != nil && resp.StatusCode == http.StatusGone)
@@ -233,12 +220,9 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	if en.ActionIndex < 0 || en.ActionIndex >= len(t.Actions) || t.Actions[en.ActionIndex].Type != trigger.ActionWebhook {
 		return nil, &permanentError{fmt.Sprintf("trigger %q no longer has a webhook action at position %d; delivery abandoned", en.TriggerID, en.ActionIndex)}
 	}
-	action := t.Actions[en.ActionIndex]
-	header := make(http.Header, len(action.Headers))
-	for k, v := range action.Headers {
-		header.Set(k, v)
-	}
-	return &webhook.Request{ID: en.ID, URL: en.URL, Header: header, Body: en.RequestBody, Attempt: number, Secrets: action.Secrets}, nil
+	req := webhookRequest(en.ID, t.Actions[en.ActionIndex], en.RequestBody, number)
+	req.URL = en.URL // where the log says the delivery goes
+	return req, nil
 }
 
 // update writes the outcome of a delivery and reports whether the log took

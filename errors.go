@@ -28,4 +28,13 @@ var (
 	// ErrInvalidConfig is wrapped by every error New returns for a bad
 	// Config.
 	ErrInvalidConfig = errors.New("tickethooks: invalid config")
+	// ErrInvalidAction is returned by TestWebhook when the action is not
+	// a webhook action with an absolute http or https URL, or when its
+	// request cannot be built (a malformed header or signing secret).
+	// Nothing was sent or recorded.
+	ErrInvalidAction = errors.New("tickethooks: invalid webhook action")
+	// ErrNotRedeliverable is returned by Redeliver for an entry recorded
+	// by TestWebhook: the headers and secrets of a tested action are not
+	// kept, so it cannot be sent again. Send a new test instead.
+	ErrNotRedeliverable = errors.New("tickethooks: entry cannot be redelivered")
 )

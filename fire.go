@@ -11,7 +11,6 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
-	"github.com/tickethooks/tickethooks/webhook"
 )
 
 // OnTicketChange is called by the host after every ticket change. before is
@@ -147,12 +146,6 @@ func (e *Engine) entries(fired []firing, before, after *payload.Ticket) ([]*exec
 				}
 			}
 			id := executionlog.NewID(now)
-			headers := webhook.RedactHeaders(a.Headers, a.SecretHeaders)
-			headers["Content-Type"] = "application/json"
-			if _, ok := headers["User-Agent"]; !ok {
-				headers["User-Agent"] = webhook.UserAgent
-			}
-			headers["Webhook-Id"] = id
 			entries = append(entries, &executionlog.Entry{
 				ID:             id,
 				TriggerID:      f.trigger.ID,
@@ -161,7 +154,7 @@ func (e *Engine) entries(fired []firing, before, after *payload.Ticket) ([]*exec
 				TicketID:       after.Id,
 				Event:          event,
 				URL:            a.URL,
-				RequestHeaders: headers,
+				RequestHeaders: loggedHeaders(a, id),
 				RequestBody:    body,
 				Status:         executionlog.StatusPending,
 				NextAttemptAt:  now,

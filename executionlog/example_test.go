@@ -2,6 +2,7 @@ package executionlog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,4 +46,46 @@ func ExampleMemory() {
 	// Output:
 	// 12:02PM 1042 Notify ERP pending {"Id":1042}
 	// 12:00PM 1042 Notify ERP pending {"Id":1042}
+}
+
+// A failed delivery is put back in the queue with Redeliver: it keeps its
+// id and attempts, and SeriesStart says where the new series of attempts
+// begins.
+func ExampleMemory_Redeliver() {
+	ctx := context.Background()
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	now := time.Date(2026, time.March, 14, 12, 0, 0, 0, time.UTC)
+
+	// A record of a send that already failed, such as a test send.
+	err := log.Add(ctx, []*executionlog.Entry{{
+		ID:          executionlog.NewID(now),
+		TicketID:    1042,
+		Test:        true,
+		URL:         "https://erp.example.com/hooks/tickets",
+		RequestBody: []byte(`{"Id":1042}`),
+		Status:      executionlog.StatusFailed,
+		Attempts: []executionlog.Attempt{{Number: 1, StartedAt: now, StatusCode: 503,
+			Error: "receiver answered 503 Service Unavailable"}},
+		CreatedAt: now,
+		UpdatedAt: now,
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	page, _ := log.Query(ctx, executionlog.Filter{ErrorText: "service unavailable"})
+	id := page.Entries[0].ID
+
+	if err := log.Redeliver(ctx, id, now.Add(time.Hour)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	e, _ := log.Get(ctx, id)
+	fmt.Println(e.Status, "due", e.NextAttemptAt.Format(time.Kitchen), "series starts after attempt", e.SeriesStart)
+
+	err = log.Redeliver(ctx, id, now.Add(time.Hour))
+	fmt.Println(errors.Is(err, executionlog.ErrNotFinished))
+	// Output:
+	// pending due 1:00PM series starts after attempt 1
+	// true
 }

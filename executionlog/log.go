@@ -11,7 +11,8 @@ import (
 type Status string
 
 // The states of an Entry. An entry starts pending and ends succeeded or
-// failed; it never leaves either final state.
+// failed; it leaves a final state only when Redeliver puts it back in the
+// queue.
 const (
 	StatusPending   Status = "pending"
 	StatusSucceeded Status = "succeeded"
@@ -39,7 +40,7 @@ type Entry struct {
 	ActionIndex int
 	// TicketID is the ticket number (the packet's Id).
 	TicketID int
-	// Event is "created" or "updated".
+	// Event is "created" or "updated", or "test" for a test send.
 	Event string
 	// URL is where the packet is POSTed.
 	URL string
@@ -68,7 +69,8 @@ type Entry struct {
 	LeaseOwner string
 	LeaseUntil time.Time
 	// Note says why a pending entry waits beyond its retry schedule, such
-	// as a paused destination. Each Update replaces it; Add ignores it.
+	// as a paused destination. Each Update replaces it; Add ignores it and
+	// Redeliver clears it.
 	Note string
 	// CreatedAt is when the trigger fired; UpdatedAt when the entry last
 	// changed.
@@ -185,6 +187,9 @@ var (
 	ErrFull = errors.New("executionlog: log is full")
 	// ErrInvalidFilter means a Filter field or its Cursor is malformed.
 	ErrInvalidFilter = errors.New("executionlog: invalid filter")
+	// ErrNotFinished means Redeliver was asked to redeliver an entry that
+	// is still pending: it is being delivered or will be retried.
+	ErrNotFinished = errors.New("executionlog: entry is not finished")
 )
 
 // Log stores execution log entries and is the delivery queue: the engine
@@ -193,9 +198,16 @@ var (
 // Implementations must be safe for concurrent use by several goroutines and,
 // for shared stores, by several engines. Every method honours ctx.
 type Log interface {
-	// Add stores new pending entries, all or none. The caller sets every
-	// field except LeaseOwner, LeaseUntil and Attempts. It returns ErrFull
-	// when a bounded log has no room.
+	// Add stores new entries, all or none. The caller sets every field
+	// except LeaseOwner, LeaseUntil and Note, which Add ignores. Entries
+	// are normally pending, with no attempts, to be claimed and delivered;
+	// an entry may also be added already succeeded or failed with the
+	// attempts that were made, as a record of a send made outside the
+	// queue (such as a test send). Add stores Attempts as given for every
+	// status, keeps NextAttemptAt only for pending entries, and rejects an
+	// entry without an ID or CreatedAt, with an undefined Status, or with
+	// a SeriesStart outside 0..len(Attempts). It returns ErrFull when a
+	// bounded log has no room.
 	Add(ctx context.Context, entries []*Entry) error
 	// Claim leases up to c.Limit due pending entries to c.Owner, oldest due
 	// first, and returns them with the lease set.
@@ -204,6 +216,14 @@ type Log interface {
 	// its lease. It returns ErrNotFound for an unknown id and ErrLeaseLost
 	// when u.Owner no longer holds the lease.
 	Update(ctx context.Context, u Update) error
+	// Redeliver puts a finished (succeeded or failed) entry back in the
+	// queue: pending, due at now, with SeriesStart set to the number of
+	// attempts made so far, which it keeps, the lease and Note cleared and
+	// UpdatedAt set to now. The delivery keeps its id, so receivers see
+	// the same webhook-id. It is atomic: of several concurrent Redeliver
+	// calls on one entry, one succeeds. It returns ErrNotFound for an
+	// unknown id and ErrNotFinished for a pending entry.
+	Redeliver(ctx context.Context, id string, now time.Time) error
 	// Get returns one entry, or ErrNotFound.
 	Get(ctx context.Context, id string) (Entry, error)
 	// Query returns the entries matching f, newest first (by CreatedAt,

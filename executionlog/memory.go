@@ -61,9 +61,13 @@ func NewMemory(opts MemoryOptions) *Memory {
 }
 
 // Add stores copies of entries, all or none. Each entry must have an ID
-// that is not in the log yet, a CreatedAt, and StatusPending; LeaseOwner and
-// LeaseUntil are ignored. Add returns ErrFull when the log has no room for
-// all of them, even after evicting every finished entry.
+// that is not in the log yet, a CreatedAt, a defined Status and a
+// SeriesStart within 0..len(Attempts). Pending entries join the queue;
+// entries added succeeded or failed (records of sends made outside the
+// queue) are stored with their attempts and a zero NextAttemptAt.
+// LeaseOwner, LeaseUntil and Note are ignored. Add returns ErrFull when the
+// log has no room for all of them, even after evicting every finished
+// entry.
 func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -96,12 +100,17 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	for _, e := range entries {
 		c := copyEntry(e)
 		c.LeaseOwner, c.LeaseUntil, c.Note = "", time.Time{}, ""
+		if c.Status != StatusPending {
+			c.NextAttemptAt = time.Time{}
+		}
 		toUTC(&c)
 		p := &c
 		i, _ := slices.BinarySearchFunc(m.sorted, p, compareEntries)
 		m.sorted = slices.Insert(m.sorted, i, p)
 		m.byID[p.ID] = p
-		m.enqueue(p)
+		if p.Status == StatusPending {
+			m.enqueue(p)
+		}
 	}
 	return nil
 }
@@ -115,8 +124,10 @@ func validateNew(e *Entry) error {
 		return errors.New("id is empty")
 	case e.CreatedAt.IsZero():
 		return fmt.Errorf("entry %q has no created time", e.ID)
-	case e.Status != StatusPending:
-		return fmt.Errorf("entry %q has status %q, want %q", e.ID, e.Status, StatusPending)
+	case !e.Status.Valid():
+		return fmt.Errorf("entry %q has unknown status %q", e.ID, truncate(string(e.Status), 64))
+	case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
+		return fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
 	}
 	return nil
 }
@@ -224,6 +235,35 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	if e.Status == StatusPending {
 		m.enqueue(e)
 	}
+	return nil
+}
+
+// Redeliver puts the finished entry with the given id back in the queue:
+// pending, due at now, with SeriesStart set to its number of attempts, the
+// lease and Note cleared and UpdatedAt set to now. It returns ErrNotFound
+// for an unknown id and ErrNotFinished for a pending entry.
+func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	e, ok := m.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	if e.Status == StatusPending {
+		return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
+	}
+	now = now.UTC()
+	e.Status = StatusPending
+	e.SeriesStart = len(e.Attempts)
+	e.NextAttemptAt = now
+	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+	e.Note = ""
+	e.UpdatedAt = now
+	m.enqueue(e)
 	return nil
 }
 

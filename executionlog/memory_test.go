@@ -125,6 +125,43 @@ func TestMemoryFullWhenAllPending(t *testing.T) {
 	}
 }
 
+// A redelivered entry is pending again and is never evicted; finished
+// entries added as records are evicted like any finished entry.
+func TestMemoryEvictionAfterRedeliver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 3})
+	entries := []*executionlog.Entry{pending(0), pending(1)}
+	if err := l.Add(ctx, entries); err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+	finish(t, l)
+	if err := l.Redeliver(ctx, entries[0].ID, t0.Add(2*time.Hour)); err != nil {
+		t.Fatalf("Redeliver: %v", err)
+	}
+	record := pending(2)
+	record.Status = executionlog.StatusFailed
+	record.Attempts = []executionlog.Attempt{{Number: 1, StartedAt: record.CreatedAt, Error: "connection refused"}}
+	if err := l.Add(ctx, []*executionlog.Entry{record}); err != nil {
+		t.Fatalf("Add(finished record): %v", err)
+	}
+
+	// Two more entries evict the two finished ones, 1 and 2, not the
+	// older but redelivered 0.
+	if err := l.Add(ctx, []*executionlog.Entry{pending(3), pending(4)}); err != nil {
+		t.Fatalf("Add beyond capacity: %v", err)
+	}
+	if diff := cmp.Diff([]int{4, 3, 0}, tickets(t, l)); diff != "" {
+		t.Errorf("tickets after eviction mismatch (-want +got):\n%s", diff)
+	}
+	// Only pending entries are left: a finished record does not fit.
+	record = pending(5)
+	record.Status = executionlog.StatusSucceeded
+	if err := l.Add(ctx, []*executionlog.Entry{record}); !errors.Is(err, executionlog.ErrFull) {
+		t.Errorf("Add(finished record to a log full of pending entries) error = %v, want ErrFull", err)
+	}
+}
+
 func TestMemoryDefaultCapacity(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

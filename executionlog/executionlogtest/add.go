@@ -20,12 +20,16 @@ var addTests = []test{
 	{"RejectsInvalid", testAddRejectsInvalid},
 	{"EmptyBatch", testAddEmptyBatch},
 	{"ReturnedCopies", testReturnedCopies},
+	{"FinalWithAttempts", testAddFinalWithAttempts},
+	{"PendingWithAttempts", testAddPendingWithAttempts},
+	{"MixedBatchAllOrNothing", testAddMixedAllOrNothing},
 }
 
 func testAddRoundTrip(t *testing.T, l executionlog.Log) {
 	full := newEntry(at(0), 4242)
 	full.NextAttemptAt = at(90 * time.Second)
 	full.UpdatedAt = at(time.Second)
+	full.Test = true
 	bare := newEntry(at(time.Minute), 7)
 	bare.TriggerName = ""
 	bare.ActionIndex = 0
@@ -117,9 +121,14 @@ func testAddRejectsInvalid(t *testing.T, l executionlog.Log) {
 	}{
 		{"NoID", func(e *executionlog.Entry) { e.ID = "" }},
 		{"NoCreatedAt", func(e *executionlog.Entry) { e.CreatedAt = time.Time{} }},
-		{"Succeeded", func(e *executionlog.Entry) { e.Status = executionlog.StatusSucceeded }},
-		{"Failed", func(e *executionlog.Entry) { e.Status = executionlog.StatusFailed }},
 		{"NoStatus", func(e *executionlog.Entry) { e.Status = "" }},
+		{"UnknownStatus", func(e *executionlog.Entry) { e.Status = "delivered" }},
+		{"NegativeSeriesStart", func(e *executionlog.Entry) { e.SeriesStart = -1 }},
+		{"SeriesStartBeyondAttempts", func(e *executionlog.Entry) {
+			e.Status = executionlog.StatusFailed
+			e.Attempts = []executionlog.Attempt{{Number: 1, StartedAt: at(0), StatusCode: 500, Error: "HTTP 500"}}
+			e.SeriesStart = 2
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,4 +191,109 @@ func testReturnedCopies(t *testing.T, l executionlog.Log) {
 	if diff := cmp.Diff(want, mustGet(t, l, want.ID), entryOpts); diff != "" {
 		t.Errorf("entry after changing returned values mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// sentAttempts are the attempts of an entry recorded after a send made
+// outside the queue.
+func sentAttempts() []executionlog.Attempt {
+	return []executionlog.Attempt{
+		{Number: 1, StartedAt: at(0), Duration: 1500 * time.Millisecond,
+			Error: "dial tcp 203.0.113.7:443: connect: Connection Refused"},
+		{Number: 2, StartedAt: at(time.Minute), Duration: 25 * time.Millisecond, StatusCode: 422,
+			Error: "receiver answered 422 Unprocessable Entity", ResponseBody: `{"error":"campo inválido ✗"}`, ResponseTruncated: true},
+	}
+}
+
+func testAddFinalWithAttempts(t *testing.T, l executionlog.Log) {
+	failed := newEntry(at(0), 31)
+	failed.TriggerID = ""
+	failed.Test = true
+	failed.Status = executionlog.StatusFailed
+	failed.Attempts = sentAttempts()
+	failed.SeriesStart = 1
+	failed.NextAttemptAt = at(time.Hour) // ignored for a final entry
+	failed.Note = "ignored by Add"
+	failed.UpdatedAt = at(2 * time.Minute)
+	ok := newEntry(at(time.Second), 32)
+	ok.Status = executionlog.StatusSucceeded
+	ok.Attempts = []executionlog.Attempt{{Number: 1, StartedAt: at(time.Second), Duration: 40 * time.Millisecond,
+		StatusCode: 204}}
+	wantFailed, wantOK := clone(failed), clone(ok)
+	wantFailed.NextAttemptAt, wantFailed.Note = time.Time{}, ""
+	wantOK.NextAttemptAt = time.Time{}
+
+	mustAdd(t, l, failed, ok)
+
+	for _, w := range []executionlog.Entry{wantFailed, wantOK} {
+		if diff := cmp.Diff(w, mustGet(t, l, w.ID), entryOpts); diff != "" {
+			t.Errorf("Get(%q) mismatch (-want +got):\n%s", w.ID, diff)
+		}
+	}
+	// Their errors are searchable like those of delivered entries.
+	for _, text := range []string{"connection refused", "UNPROCESSABLE", "422"} {
+		page := mustQuery(t, l, executionlog.Filter{ErrorText: text})
+		if diff := cmp.Diff([]string{failed.ID}, ids(page.Entries)); diff != "" {
+			t.Errorf("Query(ErrorText %q) mismatch (-want +got):\n%s", text, diff)
+		}
+	}
+	page := mustQuery(t, l, executionlog.Filter{Status: executionlog.StatusSucceeded})
+	if diff := cmp.Diff([]string{ok.ID}, ids(page.Entries)); diff != "" {
+		t.Errorf("Query(succeeded) mismatch (-want +got):\n%s", diff)
+	}
+	// Final entries never join the queue.
+	for _, now := range []time.Time{at(0), at(time.Hour), at(24 * time.Hour)} {
+		if got := mustClaim(t, l, executionlog.Claim{Owner: "a", Now: now, Lease: time.Minute, Limit: 10}); len(got) != 0 {
+			t.Errorf("Claim at %v returned entries added final: %v", now, ids(got))
+		}
+	}
+}
+
+func testAddPendingWithAttempts(t *testing.T, l executionlog.Log) {
+	e := newEntry(at(0), 33)
+	e.Attempts = sentAttempts()
+	e.SeriesStart = 2
+	e.NextAttemptAt = at(time.Minute)
+	want := clone(e)
+	mustAdd(t, l, e)
+
+	if diff := cmp.Diff(want, mustGet(t, l, e.ID), entryOpts); diff != "" {
+		t.Errorf("Get mismatch (-want +got):\n%s", diff)
+	}
+	claimOne(t, l, e, "a", at(time.Minute))
+	next := executionlog.Attempt{Number: 3, StartedAt: at(time.Minute), StatusCode: 200}
+	mustUpdate(t, l, executionlog.Update{ID: e.ID, Owner: "a", Attempt: &next,
+		Status: executionlog.StatusSucceeded, Now: at(2 * time.Minute)})
+	got := mustGet(t, l, e.ID)
+	if diff := cmp.Diff(append(sentAttempts(), next), got.Attempts, entryOpts); diff != "" {
+		t.Errorf("attempts after an update mismatch (-want +got):\n%s", diff)
+	}
+	if got.SeriesStart != 2 {
+		t.Errorf("SeriesStart after an update = %d, want 2", got.SeriesStart)
+	}
+}
+
+func testAddMixedAllOrNothing(t *testing.T, l executionlog.Log) {
+	p := newEntry(at(0), 1)
+	f := newEntry(at(time.Second), 2)
+	f.Status = executionlog.StatusFailed
+	f.Attempts = sentAttempts()
+	bad := newEntry(at(2*time.Second), 3)
+	bad.Status = executionlog.StatusSucceeded
+	bad.SeriesStart = 1 // no attempts
+	if err := l.Add(context.Background(), []*executionlog.Entry{p, f, bad}); err == nil {
+		t.Fatal("Add(batch with an invalid final entry) succeeded, want an error")
+	}
+	if got := mustQuery(t, l, executionlog.Filter{}).Entries; len(got) != 0 {
+		t.Errorf("log holds %v after a failed Add, want nothing", ids(got))
+	}
+	if got := mustQuery(t, l, executionlog.Filter{ErrorText: "refused"}).Entries; len(got) != 0 {
+		t.Errorf("error search finds %v after a failed Add, want nothing", ids(got))
+	}
+
+	mustAdd(t, l, p, f)
+	page := mustQuery(t, l, executionlog.Filter{})
+	if diff := cmp.Diff([]string{f.ID, p.ID}, ids(page.Entries)); diff != "" {
+		t.Errorf("entries after Add mismatch (-want +got):\n%s", diff)
+	}
+	claimOne(t, l, p, "a", at(0))
 }

@@ -29,6 +29,9 @@ func testCancelledContext(t *testing.T, l executionlog.Log) {
 	if err := l.Update(ctx, executionlog.Update{ID: existing.ID, Owner: "a", Status: executionlog.StatusFailed, Now: at(0)}); err == nil {
 		t.Error("Update with a cancelled context succeeded, want an error")
 	}
+	if err := l.Redeliver(ctx, existing.ID, at(0)); err == nil {
+		t.Error("Redeliver with a cancelled context succeeded, want an error")
+	}
 	if _, err := l.Get(ctx, existing.ID); err == nil {
 		t.Error("Get with a cancelled context succeeded, want an error")
 	}

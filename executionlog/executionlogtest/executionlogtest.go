@@ -28,6 +28,7 @@ func Run(t *testing.T, newLog func(t *testing.T) executionlog.Log) {
 		{"Add", addTests},
 		{"Claim", claimTests},
 		{"Update", updateTests},
+		{"Redeliver", redeliverTests},
 		{"Query", queryTests},
 		{"Concurrency", concurrencyTests},
 		{"Context", contextTests},

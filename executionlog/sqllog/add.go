@@ -10,14 +10,14 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 )
 
-// insertCols are the columns Add writes, in the order entryArgs lists
-// their values.
+// insertCols are the columns Add writes, in the order insert lists their
+// values.
 const insertCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
-	"request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, " +
-	"created_at, updated_at"
+	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
+	"error_text, note, created_at, updated_at"
 
 // insertColCount is the number of insertCols.
-const insertColCount = 16
+const insertColCount = 18
 
 // Bounds of one multi-row INSERT: at most insertRows rows, and no more
 // rows once the request bodies and headers reach insertBytes (well under
@@ -27,10 +27,14 @@ const (
 	insertBytes = 4 << 20
 )
 
-// Add stores new pending entries in one transaction, all or none. Each
-// entry must have an ID that is not in the log yet, a CreatedAt, and
-// StatusPending; LeaseOwner, LeaseUntil and Attempts are ignored. Times are
-// stored in UTC with microsecond precision.
+// Add stores new entries in one transaction, all or none. Each entry must
+// have an ID that is not in the log yet, a CreatedAt, a defined Status and
+// a SeriesStart within 0..len(Attempts). Pending entries join the queue;
+// entries added succeeded or failed (records of sends made outside the
+// queue, such as test sends) are stored with their attempts, searchable by
+// error text, and no NextAttemptAt. Attempts are stored for every status;
+// LeaseOwner, LeaseUntil and Note are ignored. Times are stored in UTC with
+// microsecond precision.
 //
 // Add never returns executionlog.ErrFull: the database bounds the log,
 // and Prune keeps it small. An entry whose id is already in the log fails
@@ -57,7 +61,7 @@ func (l *Log) Add(ctx context.Context, entries []*executionlog.Entry) error {
 	return nil
 }
 
-// AddTx stores new pending entries like Add, inside tx: they become
+// AddTx stores new entries like Add, inside tx: they become
 // visible when the caller commits tx and vanish if it rolls back, together
 // with the caller's own writes (the transactional outbox). tx must belong
 // to the log's database. AddTx neither commits nor rolls back tx; after an
@@ -90,8 +94,10 @@ func validateAdd(entries []*executionlog.Entry) error {
 			err = errors.New("id is empty")
 		case e.CreatedAt.IsZero():
 			err = fmt.Errorf("entry %q has no created time", e.ID)
-		case e.Status != executionlog.StatusPending:
-			err = fmt.Errorf("entry %q has status %q, want %q", e.ID, e.Status, executionlog.StatusPending)
+		case !e.Status.Valid():
+			err = fmt.Errorf("entry %q has unknown status %q", e.ID, truncate(string(e.Status), 64))
+		case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
+			err = fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
 		}
 		if err != nil {
 			return fmt.Errorf("sqllog: add entry %d: %w", i, err)
@@ -100,40 +106,88 @@ func validateAdd(entries []*executionlog.Entry) error {
 	return nil
 }
 
-// insert writes entries with multi-row INSERT statements on q.
+// insert writes entries, and then their attempts, with multi-row INSERT
+// statements on q.
 func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Entry) error {
-	args := make([]any, 0, insertColCount*min(len(entries), insertRows))
-	rows, size := 0, 0
-	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		values := strings.Repeat(", ("+strings.Repeat("?, ", insertColCount-1)+"?)", rows)[2:]
-		if _, err := l.exec(ctx, q, "INSERT INTO "+l.entries+" ("+insertCols+") VALUES "+values, args...); err != nil {
-			return err
-		}
-		args, rows, size = args[:0], 0, 0
-		return nil
-	}
+	d := l.d
+	b := batcher{l: l, q: q, table: l.entries, cols: insertCols, ncols: insertColCount}
 	for _, e := range entries {
 		headers, err := encodeHeaders(e.RequestHeaders)
 		if err != nil {
 			return fmt.Errorf("entry %q: %w", e.ID, err)
 		}
-		d := l.d
-		args = append(args, e.ID, e.TriggerID, e.TriggerName, e.ActionIndex, e.TicketID, e.Event, e.URL,
-			headers, bytesArg(e.RequestBody), string(executionlog.StatusPending), 0, d.timeArg(e.NextAttemptAt), "", "",
-			d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt))
-		rows++
-		size += len(e.RequestBody) + len(e.URL) + len(e.TriggerName)
+		var next any // NULL for a final state
+		if e.Status == executionlog.StatusPending {
+			next = d.timeArg(e.NextAttemptAt)
+		}
+		var errText strings.Builder
+		for _, a := range e.Attempts {
+			if a.Error != "" {
+				errText.WriteString("\n" + searchText(a.Error))
+			}
+		}
+		size := len(e.RequestBody) + len(e.URL) + len(e.TriggerName) + errText.Len()
 		if h, ok := headers.(string); ok {
 			size += len(h)
 		}
-		if rows == insertRows || size >= insertBytes {
-			if err := flush(); err != nil {
-				return err
+		if err := b.row(ctx, size, e.ID, e.TriggerID, e.TriggerName, e.ActionIndex, e.TicketID, e.Event, e.URL,
+			headers, bytesArg(e.RequestBody), string(e.Status), len(e.Attempts), e.SeriesStart, e.Test, next,
+			errText.String(), "", d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt)); err != nil {
+			return err
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
+
+	// The attempts' rows refer to their entries, written above.
+	b = batcher{l: l, q: q, table: l.attempts, cols: attemptCols, ncols: attemptColCount}
+	for _, e := range entries {
+		for i, a := range e.Attempts {
+			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), e.ID, i+1, a.Number, d.timeArg(a.StartedAt),
+				int64(a.Duration), a.StatusCode, []byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated); err != nil {
+				return fmt.Errorf("entry %q: writing attempt %d: %w", e.ID, i+1, err)
 			}
 		}
 	}
-	return flush()
+	return b.flush(ctx)
+}
+
+// batcher collects the rows of a multi-row INSERT and writes them when
+// they reach insertRows rows or insertBytes bytes of large values.
+type batcher struct {
+	l     *Log
+	q     queryer
+	table string
+	cols  string
+	ncols int
+
+	args []any
+	rows int
+	size int
+}
+
+// row adds one row of ncols values, size bytes of them in large values,
+// and writes the batch when it is full.
+func (b *batcher) row(ctx context.Context, size int, values ...any) error {
+	b.args = append(b.args, values...)
+	b.rows++
+	b.size += size
+	if b.rows == insertRows || b.size >= insertBytes {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the rows collected so far.
+func (b *batcher) flush(ctx context.Context) error {
+	if b.rows == 0 {
+		return nil
+	}
+	values := strings.Repeat(", ("+strings.Repeat("?, ", b.ncols-1)+"?)", b.rows)[2:]
+	if _, err := b.l.exec(ctx, b.q, "INSERT INTO "+b.table+" ("+b.cols+") VALUES "+values, b.args...); err != nil {
+		return err
+	}
+	b.args, b.rows, b.size = b.args[:0], 0, 0
+	return nil
 }

@@ -3,6 +3,7 @@ package sqllog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,61 @@ func testExactRoundTrip(t *testing.T, b backend) {
 	}
 	if diff := cmp.Diff(want, got, entryOpts); diff != "" {
 		t.Errorf("entry after Update mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func testAddFinalEntries(t *testing.T, b backend) {
+	tl := newTestLog(t, b)
+	ctx := context.Background()
+
+	// Enough entries and attempts for several INSERT statements of each.
+	const n = insertRows + 50
+	entries := make([]*executionlog.Entry, n)
+	for i := range entries {
+		e := newEntry(at(time.Duration(i)*time.Second), i+1)
+		e.Status, e.Test = executionlog.StatusFailed, i%2 == 0
+		e.SeriesStart = 1
+		e.Attempts = []executionlog.Attempt{
+			{Number: 1, StartedAt: at(0), Duration: time.Second, StatusCode: 503, Error: fmt.Sprintf("HTTP 503 #%d", i)},
+			{Number: 2, StartedAt: at(time.Minute), StatusCode: 0, Error: "bad \xff byte\x00 and NUL", ResponseBody: "\x00\xfe ✓",
+				ResponseTruncated: true},
+		}
+		entries[i] = e
+	}
+	if err := tl.Add(ctx, entries); err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+	if got := count(t, tl.Log, "SELECT COUNT(*) FROM "+tl.attempts); got != 2*n {
+		t.Errorf("attempt rows = %d, want %d", got, 2*n)
+	}
+	if got := count(t, tl.Log, "SELECT COUNT(*) FROM "+tl.entries+" WHERE attempt_count = 2 AND series_start = 1 AND next_attempt_at IS NULL"); got != n {
+		t.Errorf("entry rows with 2 attempts, series start 1 and no due time = %d, want %d", got, n)
+	}
+
+	want := *entries[7]
+	want.NextAttemptAt = time.Time{}
+	want.Attempts = append([]executionlog.Attempt(nil), want.Attempts...)
+	for i := range want.Attempts {
+		want.Attempts[i].StartedAt = microUTC(want.Attempts[i].StartedAt)
+	}
+	got, err := tl.Get(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if diff := cmp.Diff(want, got, entryOpts); diff != "" {
+		t.Errorf("entry mismatch (-want +got):\n%s", diff)
+	}
+
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{"http 503 #249", 1},
+		{"BYTE\x00 AND", n},
+		{"503 #24", 11}, // #24, #240..#249
+	} {
+		if got := len(queryAll(t, tl, executionlog.Filter{ErrorText: tc.text, Limit: 100})); got != tc.want {
+			t.Errorf("Query(ErrorText %q) found %d entries, want %d", tc.text, got, tc.want)
+		}
 	}
 }

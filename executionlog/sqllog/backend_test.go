@@ -94,6 +94,7 @@ func runBackend(t *testing.T, b backend) {
 		{"MigrateConcurrently", testMigrateConcurrently},
 		{"Prune", testPrune},
 		{"AddTx", testAddTx},
+		{"AddFinalEntries", testAddFinalEntries},
 		{"ClosedDB", testClosedDB},
 		{"UnreachableDB", testUnreachableDB},
 		{"ErrorSearch", testErrorSearch},

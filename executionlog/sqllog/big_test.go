@@ -70,8 +70,8 @@ func loadBig(t *testing.T, l *testLog) int {
 	defer tx.Rollback()
 
 	const rows = 500
-	entryMarks := strings.Repeat(", ("+strings.Repeat("?, ", 16)+"?)", rows)[2:]
-	attemptMarks := strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)[2:]
+	entryMarks := strings.Repeat(", ("+strings.Repeat("?, ", insertColCount+1)+"?)", rows)[2:]
+	attemptMarks := strings.Repeat(", ("+strings.Repeat("?, ", attemptColCount-1)+"?)", rows)[2:]
 	cols := insertCols + ", lease_owner, lease_until"
 	var entryArgs, attemptArgs []any
 	for i := range bigRows {
@@ -101,7 +101,7 @@ func loadBig(t *testing.T, l *testLog) int {
 		entryArgs = append(entryArgs, id, fmt.Sprintf("trg-%d", i%20), "Notify ERP", 0, ticket, "updated",
 			"https://erp.example.com/hooks", `{"Content-Type":"application/json","Authorization":"[REDACTED]"}`,
 			fmt.Appendf(nil, `{"Id":%d,"Subject":"Impressora não liga","Status":"Novo","Urgency":"Alta","ServiceFirstLevel":"TI"}`, ticket),
-			string(status), 1, next, search, d.timeArg(created), d.timeArg(created), nil, nil)
+			string(status), 1, 0, false, next, search, "", d.timeArg(created), d.timeArg(created), nil, nil)
 		attemptArgs = append(attemptArgs, id, 1, 1, d.timeArg(created), int64(250*time.Millisecond), code,
 			[]byte(errText), []byte(`{"ok":false}`), false)
 		if (i+1)%rows == 0 {

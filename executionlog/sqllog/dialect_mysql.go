@@ -56,6 +56,8 @@ func (mysqlDialect) schema(l *Log) []migration {
 			request_body LONGBLOB NULL,
 			status VARCHAR(16) NOT NULL,
 			attempt_count INT NOT NULL DEFAULT 0,
+			series_start INT NOT NULL DEFAULT 0,
+			test BOOLEAN NOT NULL DEFAULT 0,
 			next_attempt_at DATETIME(6) NULL,
 			lease_owner VARBINARY(255) NULL,
 			lease_until DATETIME(6) NULL,

@@ -39,6 +39,8 @@ func (postgresDialect) schema(l *Log) []migration {
 			request_body bytea,
 			status text NOT NULL,
 			attempt_count integer NOT NULL DEFAULT 0,
+			series_start integer NOT NULL DEFAULT 0,
+			test boolean NOT NULL DEFAULT false,
 			next_attempt_at timestamptz,
 			lease_owner text,
 			lease_until timestamptz,

@@ -38,6 +38,8 @@ func (sqliteDialect) schema(l *Log) []migration {
 			request_body BLOB,
 			status TEXT NOT NULL,
 			attempt_count INTEGER NOT NULL DEFAULT 0,
+			series_start INTEGER NOT NULL DEFAULT 0,
+			test INTEGER NOT NULL DEFAULT 0,
 			next_attempt_at INTEGER,
 			lease_owner TEXT,
 			lease_until INTEGER,

@@ -85,6 +85,18 @@
 // any engine. Engines should use one clock: Claim compares the leases
 // with the Now it is given.
 //
+// # Redelivery and recorded sends
+//
+// Redeliver puts a finished entry back in the queue with one UPDATE ...
+// WHERE id = ? AND status IN ('succeeded', 'failed'): the entry becomes
+// pending and due, keeps its id and attempts, and its series_start column
+// records how many attempts came before, so the engine's retry policy
+// counts the new series from there. Add also accepts entries already
+// succeeded or failed, with their attempts, such as the record of a test
+// send; their attempts are written to <prefix>attempts and their errors to
+// error_text in the same transaction, so they are found by error search
+// like any other entry. The test column marks such test sends.
+//
 // # Retention
 //
 // The log keeps every entry until Prune deletes it: call Prune

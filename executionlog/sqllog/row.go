@@ -15,13 +15,16 @@ import (
 // entryCols are the columns of the entries table that make an Entry, in
 // the order scanEntry reads them.
 const entryCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
-	"request_headers, request_body, status, attempt_count, next_attempt_at, " +
+	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
 	"lease_owner, lease_until, note, created_at, updated_at"
 
 // attemptCols are the columns of the attempts table, in the order
 // loadAttempts reads them.
 const attemptCols = "entry_id, seq, number, started_at, duration_ns, status_code, " +
 	"error, response_body, response_truncated"
+
+// attemptColCount is the number of attemptCols.
+const attemptColCount = 9
 
 // entryRow is an entry read from the entries table, with the number of
 // attempts its row counts. Attempts are read separately; only the first
@@ -47,7 +50,7 @@ func (l *Log) scanEntry(s scanner) (entryRow, error) {
 	)
 	e := &r.e
 	err := s.Scan(&e.ID, &e.TriggerID, &e.TriggerName, &e.ActionIndex, &e.TicketID, &e.Event, &e.URL,
-		&headers, &e.RequestBody, &status, &r.count, l.scanTime(&e.NextAttemptAt),
+		&headers, &e.RequestBody, &status, &r.count, &e.SeriesStart, &e.Test, l.scanTime(&e.NextAttemptAt),
 		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt))
 	if err != nil {
 		return r, err

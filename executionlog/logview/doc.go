@@ -1,0 +1,85 @@
+// Package logview serves the Webhook Execution Log to admins: an HTML page
+// that lists the log's entries newest first, filtered by date, ticket
+// number, error message, trigger and status, a page per entry with its
+// request and every attempt (what the receiver answered), redelivery of
+// one entry or of every failed entry matching the filters, and the same
+// as a JSON API.
+//
+// New returns an http.Handler. The host mounts it under any prefix, behind
+// its own authentication; the handler has none:
+//
+//	view, err := logview.New(logview.Config{Log: execLog, Redeliverer: engine})
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle("/admin/webhooks/", requireAdmin(http.StripPrefix("/admin/webhooks", view)))
+//
+// The pages are server-rendered with html/template, which escapes
+// everything the log holds (a ticket subject or a response body with
+// <script> shows as text), and use one embedded style sheet: no script,
+// no external asset. They are readable on a phone. Every response carries
+// a Content-Security-Policy that allows nothing else, X-Content-Type-
+// Options: nosniff, Referrer-Policy: no-referrer and Cache-Control:
+// no-store. Header values that webhook.IsSecretHeader calls secret are
+// never shown, even when the log kept them.
+//
+// # Pages
+//
+//	GET  {prefix}/                          the list, with the filter form and paging
+//	GET  {prefix}/entries/{id}              one entry
+//	POST {prefix}/entries/{id}/redeliver    redeliver it (form)
+//	GET  {prefix}/redeliver?{filters}       confirm redelivering the failed entries matching the filters
+//	POST {prefix}/redeliver                 redeliver them (form), at most Config.BulkLimit
+//
+// # JSON API
+//
+//	GET  {prefix}/api/entries?from=&to=&ticket=&error=&trigger=&status=&limit=&cursor=
+//	     200 {"entries": [summary, ...], "next": "cursor or empty on the last page"}
+//	GET  {prefix}/api/entries/{id}
+//	     200 entry
+//	POST {prefix}/api/entries/{id}/redeliver
+//	     200 {"redelivered": 1}
+//	POST {prefix}/api/redeliver?from=&to=&ticket=&error=&trigger=&max=
+//	     200 {"redelivered": n}   (failed entries only, newest first, at most max, default and limit Config.BulkLimit)
+//
+// Filter parameters: from and to are a date (2006-01-02), a date and time
+// without a zone (2006-01-02T15:04 or 2006-01-02T15:04:05, read in
+// Config.Location) or an RFC 3339 time; from is inclusive, and to includes
+// the day, minute or second it names (an RFC 3339 to is an exclusive
+// bound). ticket is a ticket number; error matches attempts' errors,
+// case-insensitively, as a substring (at most 256 bytes); trigger is a
+// trigger id; status is pending, succeeded or failed; limit is the page
+// size, 1 to 200 (default 50); cursor is the next of the previous page.
+// A malformed parameter is answered 400 with a message.
+//
+// A summary has the fields id, trigger_id, trigger_name, ticket_id, event
+// ("created", "updated" or "test"), url, status, test (recorded by a test
+// send), attempt_count, series_start (attempts made before the last
+// redelivery), last_attempt (an attempt without response_body, or null),
+// next_attempt_at (pending entries), note (when set), created_at and
+// updated_at. An entry adds action_index, request_headers (secret values
+// "[REDACTED]"), request_body (the JSON packet, as a string), attempts and,
+// while an engine holds it, lease_owner and lease_until. An attempt has
+// number, started_at, duration_ms, status_code (0 when no response
+// arrived), error ("" on success), response_body and response_truncated.
+// Times are RFC 3339 in UTC.
+//
+// Errors are {"error": "message"} with status 400 (malformed parameters),
+// 403 (read-only, or a missing X-Requested-With header), 404 (no such
+// entry), 405 (wrong method), 409 (the entry is still pending, or is a test
+// send), 415 (not JSON) or 500.
+//
+// # Safety
+//
+// Every request that changes state is a POST; other methods get 405.
+// HTML forms carry a token, an HMAC of a random per-browser nonce kept in
+// a SameSite=Strict, HttpOnly cookie, checked on every POST. JSON API
+// POSTs must have Content-Type: application/json and an X-Requested-With
+// header (any value), or the form token in X-CSRF-Token: a page of another
+// origin can send neither without a CORS preflight, which the handler
+// never approves, so an admin's browser cannot be made to post them. All
+// POSTs from another origin, detected by the Sec-Fetch-Site and Origin
+// headers, are refused as well (http.CrossOriginProtection). In ReadOnly
+// mode, or without a Redeliverer, the redeliver buttons are hidden and the
+// POSTs are refused with 403.
+package logview

@@ -1,0 +1,91 @@
+package logview_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/executionlog/logview"
+)
+
+// The host mounts the Execution Log under /admin/webhooks/, behind its own
+// authentication. Pass the engine as Redeliverer to enable the redeliver
+// buttons; this one is read-only.
+func ExampleNew() {
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	created := time.Date(2026, time.March, 14, 12, 0, 0, 0, time.UTC)
+	_ = log.Add(context.Background(), []*executionlog.Entry{{
+		ID: executionlog.NewID(created), TriggerID: "resolved", TicketID: 1042, Event: "updated",
+		URL: "https://erp.example.com/hooks", Status: executionlog.StatusFailed, CreatedAt: created, UpdatedAt: created,
+		Attempts: []executionlog.Attempt{{Number: 1, StartedAt: created, StatusCode: 400,
+			Error: "receiver answered 400 Bad Request", ResponseBody: `{"error":"unknown field"}`}},
+	}})
+
+	view, err := logview.New(logview.Config{Log: log, Title: "Webhook Execution Log"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// requireAdmin stands for the host's own authentication.
+	requireAdmin := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if user, pass, ok := r.BasicAuth(); !ok || user != "admin" || pass != "s3cret" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="admin"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/webhooks/", requireAdmin(http.StripPrefix("/admin/webhooks", view)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// get fetches path and returns its status, Content-Type and body.
+	get := func(path string, auth bool) (int, string, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if auth {
+			req.SetBasicAuth("admin", "s3cret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return 0, "", nil
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), body
+	}
+
+	status, _, _ := get("/admin/webhooks/", false)
+	fmt.Println("without credentials:", status)
+
+	status, contentType, _ := get("/admin/webhooks/", true)
+	fmt.Println("the page:", status, contentType)
+
+	_, _, body := get("/admin/webhooks/api/entries?ticket=1042&error=bad+request", true)
+	var page struct {
+		Entries []struct {
+			TicketID    int    `json:"ticket_id"`
+			Status      string `json:"status"`
+			LastAttempt struct {
+				StatusCode int    `json:"status_code"`
+				Error      string `json:"error"`
+			} `json:"last_attempt"`
+		} `json:"entries"`
+	}
+	_ = json.Unmarshal(body, &page)
+	for _, e := range page.Entries {
+		fmt.Printf("ticket %d %s: %d %s\n", e.TicketID, e.Status, e.LastAttempt.StatusCode, e.LastAttempt.Error)
+	}
+	// Output:
+	// without credentials: 401
+	// the page: 200 text/html; charset=utf-8
+	// ticket 1042 failed: 400 receiver answered 400 Bad Request
+}

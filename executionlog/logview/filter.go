@@ -1,0 +1,198 @@
+package logview
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+)
+
+// errBadRequest is wrapped by the errors of malformed request parameters;
+// their messages are shown to the user with a 400 status.
+var errBadRequest = errors.New("bad request")
+
+// badRequest returns an error wrapping errBadRequest with a message fit to
+// show.
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+}
+
+// The filter parameters of list, API and redelivery requests.
+const (
+	paramFrom    = "from"
+	paramTo      = "to"
+	paramTicket  = "ticket"
+	paramError   = "error"
+	paramTrigger = "trigger"
+	paramStatus  = "status"
+	paramLimit   = "limit"
+	paramCursor  = "cursor"
+	paramMax     = "max"
+)
+
+// filterParams are the filter parameters of a request, as written, for
+// showing them again in the filter form and in links.
+type filterParams struct {
+	From, To, Ticket, Error, Trigger, Status string
+}
+
+// values returns the non-empty parameters of p as a query.
+func (p filterParams) values() url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{
+		{paramFrom, p.From}, {paramTo, p.To}, {paramTicket, p.Ticket},
+		{paramError, p.Error}, {paramTrigger, p.Trigger}, {paramStatus, p.Status},
+	} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	return v
+}
+
+// Empty reports whether p filters nothing.
+func (p filterParams) Empty() bool {
+	return p == filterParams{}
+}
+
+// maxParam is the longest value of a parameter other than error, trigger
+// and cursor, which executionlog.Filter bounds itself.
+const maxParam = 64
+
+// parseFilter reads the filter parameters from get (the first value of a
+// parameter, or "") into a Filter, with dates read in loc. It returns an
+// error wrapping errBadRequest, or executionlog.ErrInvalidFilter, that
+// names the parameter.
+//
+// from is inclusive; to includes the day, minute or second it names when
+// it is a date (2006-01-02) or a local date and time (2006-01-02T15:04 or
+// 2006-01-02T15:04:05); an RFC 3339 time is an exact bound, exclusive for
+// to.
+func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filter, filterParams, error) {
+	p := filterParams{
+		From:    strings.TrimSpace(get(paramFrom)),
+		To:      strings.TrimSpace(get(paramTo)),
+		Ticket:  strings.TrimSpace(get(paramTicket)),
+		Error:   strings.TrimSpace(get(paramError)),
+		Trigger: strings.TrimSpace(get(paramTrigger)),
+		Status:  strings.TrimSpace(get(paramStatus)),
+	}
+	var f executionlog.Filter
+	var err error
+	if f.From, err = parseTime(paramFrom, p.From, loc, false); err != nil {
+		return f, p, err
+	}
+	if f.To, err = parseTime(paramTo, p.To, loc, true); err != nil {
+		return f, p, err
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return f, p, badRequest("to (%s) must be after from (%s)", p.To, p.From)
+	}
+	// Show a bare date as the equivalent date and time, which the form's
+	// datetime-local inputs can hold.
+	if len(p.From) == len("2006-01-02") {
+		p.From += "T00:00"
+	}
+	if len(p.To) == len("2006-01-02") {
+		p.To += "T23:59"
+	}
+	if p.Ticket != "" {
+		s := strings.TrimPrefix(p.Ticket, "#")
+		n, err := strconv.Atoi(s)
+		if err != nil || len(s) > 18 {
+			return f, p, badRequest("ticket %q is not a ticket number", clip(p.Ticket))
+		}
+		if n <= 0 {
+			return f, p, badRequest("ticket %d must be a positive number", n)
+		}
+		f.TicketID = n
+	}
+	f.ErrorText = p.Error
+	f.TriggerID = p.Trigger
+	switch s := executionlog.Status(p.Status); {
+	case s == "" || s == "all":
+		p.Status = ""
+	case s.Valid():
+		f.Status = s
+	default:
+		return f, p, badRequest("status %q is not one of pending, succeeded and failed", clip(p.Status))
+	}
+	if f.Limit, err = parseCount(paramLimit, get(paramLimit), MaxPageSize); err != nil {
+		return f, p, err
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultPageSize
+	}
+	f.Cursor = strings.TrimSpace(get(paramCursor))
+	if _, err := f.Normalize(); err != nil {
+		return f, p, err
+	}
+	return f, p, nil
+}
+
+// parseCount reads the optional positive count parameter name, at most
+// most. It returns 0 when the parameter is empty.
+func parseCount(name, s string, most int) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || len(s) > maxParam {
+		return 0, badRequest("%s %q is not a number", name, clip(s))
+	}
+	if n <= 0 || n > most {
+		return 0, badRequest("%s %d must be between 1 and %d", name, n, most)
+	}
+	return n, nil
+}
+
+// Layouts of dates and times without a zone, with the unit each names.
+var localLayouts = []struct {
+	layout string
+	unit   func(time.Time) time.Time // the start of the next unit
+}{
+	{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+	{"2006-01-02T15:04", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+	{"2006-01-02T15:04:05", func(t time.Time) time.Time { return t.Add(time.Second) }},
+}
+
+// parseTime reads the time parameter name. When end is set, a date or
+// local time is read as the end of the unit it names.
+func parseTime(name, s string, loc *time.Location, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if len(s) > maxParam {
+		return time.Time{}, badRequest("%s is %d characters long, too long for a date", name, len(s))
+	}
+	for _, l := range localLayouts {
+		if t, err := time.ParseInLocation(l.layout, s, loc); err == nil {
+			if end {
+				t = l.unit(t)
+			}
+			return t, nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, badRequest("%s %q is not a date (2006-01-02), a date and time (2006-01-02T15:04) or an RFC 3339 time", name, clip(s))
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "..."
+}

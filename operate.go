@@ -1,0 +1,283 @@
+package tickethooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/payload"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// MaxRedeliverMatching is the most entries one RedeliverMatching call
+// redelivers; a larger limit is lowered to it.
+const MaxRedeliverMatching = 1000
+
+// TestEvent is the Event of log entries recorded by TestWebhook.
+const TestEvent = "test"
+
+// begin registers a call that Close waits for, or returns ErrClosed. The
+// caller runs the returned function when the call ends.
+func (e *Engine) begin() (func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	e.calls.Add(1)
+	return e.calls.Done, nil
+}
+
+// Redeliver sends a finished delivery again: the log entry with the given
+// id, succeeded or failed, goes back to pending, due now, and the engine
+// delivers it like a new one. The delivery keeps its id, so receivers see
+// the same webhook-id header, and its earlier attempts stay in the log;
+// the attempts of the new series are numbered after them, and the retry
+// policy counts them from the start of the series (Entry.SeriesStart). The
+// request is built from the trigger's current webhook action, as at every
+// attempt.
+//
+// Redeliver returns an error wrapping executionlog.ErrNotFound for an
+// unknown id, executionlog.ErrNotFinished for an entry still pending,
+// ErrNotRedeliverable for an entry recorded by TestWebhook, and ErrClosed
+// after Close.
+func (e *Engine) Redeliver(ctx context.Context, id string) error {
+	done, err := e.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	en, err := e.log.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("tickethooks: redeliver: %w", err)
+	}
+	if en.Test {
+		return fmt.Errorf("%w: entry %q records a test send; send a new test instead", ErrNotRedeliverable, id)
+	}
+	if err := e.log.Redeliver(ctx, id, e.now()); err != nil {
+		return fmt.Errorf("tickethooks: redeliver: %w", err)
+	}
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redelivery queued",
+		slog.String("entry_id", id), slog.String("trigger_id", en.TriggerID), slog.Int("ticket_id", en.TicketID))
+	e.nudge()
+	return nil
+}
+
+// RedeliverMatching redelivers, as Redeliver does, the failed entries that
+// match f, newest first, at most limit of them, and returns how many it
+// redelivered. f.Status is ignored (only failed entries are redelivered),
+// and so is f.Limit; f.Cursor, when set, starts the search where a Query
+// page ended. Entries recorded by TestWebhook are skipped, and so are
+// entries that stop being failed while the call runs (redelivered by
+// another call, or pruned).
+//
+// limit must be positive; a limit above MaxRedeliverMatching is lowered to
+// it. RedeliverMatching returns an error wrapping
+// executionlog.ErrInvalidFilter for a malformed filter and ErrClosed after
+// Close. When the log fails part way, it returns how many entries were
+// redelivered before, with the error.
+func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("tickethooks: redeliver matching: limit %d must be positive", limit)
+	}
+	limit = min(limit, MaxRedeliverMatching)
+	done, err := e.begin()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+
+	f.Status = executionlog.StatusFailed
+	f.Limit = min(limit, 100)
+	if f, err = f.Normalize(); err != nil {
+		return 0, fmt.Errorf("tickethooks: redeliver matching: %w", err)
+	}
+	now := e.now()
+	n := 0
+	defer func() {
+		if n > 0 {
+			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redeliveries queued", slog.Int("count", n))
+		}
+	}()
+	for {
+		page, err := e.log.Query(ctx, f)
+		if err != nil {
+			return n, fmt.Errorf("tickethooks: redeliver matching: %w", err)
+		}
+		for _, en := range page.Entries {
+			if en.Test || en.Status != executionlog.StatusFailed {
+				continue
+			}
+			err := e.log.Redeliver(ctx, en.ID, now)
+			switch {
+			case err == nil:
+				n++
+			case errors.Is(err, executionlog.ErrNotFinished), errors.Is(err, executionlog.ErrNotFound):
+				continue
+			default:
+				e.nudge()
+				return n, fmt.Errorf("tickethooks: redeliver matching: after %d redelivered: %w", n, err)
+			}
+			if n == limit {
+				e.nudge()
+				return n, nil
+			}
+		}
+		if n > 0 {
+			e.nudge()
+		}
+		if page.Next == "" {
+			return n, nil
+		}
+		f.Cursor = page.Next
+	}
+}
+
+// TestWebhook sends sample to the webhook action once, now, and returns
+// the receiver's response: the "send test" button of a webhook form. The
+// request is built as for a real delivery (the action's headers, the
+// Content-Type, User-Agent and webhook-id headers, signed with the
+// action's secrets) and sent by the engine's Sender, so its SSRF guard
+// applies; it is not retried, takes no worker, and neither waits for nor
+// counts toward the destination's circuit breaker. sample is sent as
+// given, WebhookEvents included; a nil sample sends a small sample ticket
+// numbered 0.
+//
+// The send is recorded in the log as a finished entry with Test set,
+// TriggerID "", Event TestEvent and its one attempt: succeeded on a 2xx
+// answer, failed otherwise. A non-2xx answer is a response, not an error.
+//
+// TestWebhook returns an error wrapping ErrInvalidAction, with nothing
+// sent or recorded, for an action that is not a webhook action with an
+// absolute http or https URL or whose request cannot be built; the
+// sender's error when no response arrived (the attempt is recorded); an
+// error when the sample's packet is larger than Config.MaxBodySize; and
+// ErrClosed after Close. When the send is made but cannot be recorded, it
+// returns the response with an error that says so.
+func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample *payload.Ticket) (*webhook.Response, error) {
+	if err := checkTestAction(action); err != nil {
+		return nil, err
+	}
+	done, err := e.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if sample == nil {
+		sample = sampleTicket()
+	}
+	body, err := json.Marshal(sample)
+	if err != nil {
+		return nil, fmt.Errorf("tickethooks: test webhook: encoding the sample ticket: %w", err)
+	}
+	if len(body) > e.maxBody {
+		return nil, fmt.Errorf("tickethooks: test webhook: sample packet of %d bytes exceeds the %d-byte MaxBodySize; not sent", len(body), e.maxBody)
+	}
+
+	// The send ends early when Close gives up waiting.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(e.runCtx, cancel)
+	defer stop()
+
+	started := e.now()
+	id := executionlog.NewID(started)
+	resp, sendErr := e.sender.Send(sctx, webhookRequest(id, action, body, 1))
+	if errors.Is(sendErr, webhook.ErrInvalidRequest) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidAction, sendErr)
+	}
+	att := newAttempt(1, started, resp, sendErr, e.now())
+	status := executionlog.StatusFailed
+	if sendErr == nil && resp.Success() {
+		status = executionlog.StatusSucceeded
+	}
+	en := &executionlog.Entry{
+		ID:             id,
+		TicketID:       sample.Id,
+		Event:          TestEvent,
+		URL:            action.URL,
+		RequestHeaders: loggedHeaders(action, id),
+		RequestBody:    body,
+		Status:         status,
+		Attempts:       []executionlog.Attempt{att},
+		Test:           true,
+		CreatedAt:      started,
+		UpdatedAt:      e.now(),
+	}
+	// Record the send even when ctx ended during it.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer rcancel()
+	recordErr := e.add(rctx, nil, []*executionlog.Entry{en})
+
+	attrs := []slog.Attr{slog.String("entry_id", id), slog.String("status", string(status)),
+		slog.Int("http_status", att.StatusCode), slog.Duration("duration", att.Duration)}
+	if att.Error != "" {
+		attrs = append(attrs, slog.String("error", att.Error))
+	}
+	if recordErr != nil {
+		attrs = append(attrs, slog.String("log_error", recordErr.Error()))
+	}
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: test webhook sent", attrs...)
+
+	switch {
+	case sendErr != nil && recordErr != nil:
+		return nil, fmt.Errorf("tickethooks: test webhook: %w (and recording it failed: %w)", sendErr, recordErr)
+	case sendErr != nil:
+		return nil, fmt.Errorf("tickethooks: test webhook: %w", sendErr)
+	case recordErr != nil:
+		return resp, fmt.Errorf("tickethooks: test webhook sent, but recording it failed: %w", recordErr)
+	}
+	return resp, nil
+}
+
+// checkTestAction checks that a is a webhook action with an absolute http
+// or https URL without credentials. Errors wrap ErrInvalidAction.
+func checkTestAction(a trigger.Action) error {
+	if a.Type != trigger.ActionWebhook {
+		return fmt.Errorf("%w: action type is %q, want %q", ErrInvalidAction, snippet(a.Type), trigger.ActionWebhook)
+	}
+	if a.URL == "" {
+		return fmt.Errorf("%w: url is required", ErrInvalidAction)
+	}
+	u, err := url.Parse(a.URL)
+	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
+		return fmt.Errorf("%w: url must be an absolute http or https URL", ErrInvalidAction)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, snippet(u.Redacted()))
+	}
+	return nil
+}
+
+// snippet cuts s to a length fit for an error message.
+func snippet(s string) string {
+	const limit = 200
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// sampleTicket is the packet TestWebhook sends when the caller gives none.
+func sampleTicket() *payload.Ticket {
+	return &payload.Ticket{
+		Id:                0,
+		Subject:           "Test webhook from tickethooks",
+		Status:            "New",
+		Urgency:           "Medium",
+		ServiceFirstLevel: "Support",
+		Actions: []payload.Action{{Id: 1, Description: "This is a test delivery.",
+			HtmlDescription: "<p>This is a test delivery.</p>"}},
+		WebhookEvents: []payload.WebhookEvent{{Criteria: payload.CriteriaStatus, Operator: payload.OperatorChangedTo}},
+	}
+}

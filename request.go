@@ -1,0 +1,57 @@
+package tickethooks
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// webhookRequest builds attempt number of the delivery id of body to the
+// webhook action a: its URL, its headers and its signing secrets. The
+// sender adds Content-Type, User-Agent (unless a sets one), webhook-id,
+// webhook-timestamp and webhook-signature.
+func webhookRequest(id string, a trigger.Action, body []byte, number int) *webhook.Request {
+	header := make(http.Header, len(a.Headers))
+	for k, v := range a.Headers {
+		header.Set(k, v)
+	}
+	return &webhook.Request{ID: id, URL: a.URL, Header: header, Secrets: a.Secrets, Body: body, Attempt: number}
+}
+
+// loggedHeaders returns the request headers of the delivery id to the
+// webhook action a as the log keeps them: secret values redacted, with the
+// Content-Type, User-Agent and Webhook-Id the sender adds.
+func loggedHeaders(a trigger.Action, id string) map[string]string {
+	headers := webhook.RedactHeaders(a.Headers, a.SecretHeaders)
+	headers["Content-Type"] = "application/json"
+	if _, ok := headers["User-Agent"]; !ok {
+		headers["User-Agent"] = webhook.UserAgent
+	}
+	headers["Webhook-Id"] = id
+	return headers
+}
+
+// newAttempt records attempt number, started at started and ended at end,
+// from the sender's response or error. A non-2xx answer gets an Error
+// naming the status.
+func newAttempt(number int, started time.Time, resp *webhook.Response, err error, end time.Time) executionlog.Attempt {
+	att := executionlog.Attempt{Number: number, StartedAt: started}
+	switch {
+	case err != nil:
+		att.Duration = end.Sub(started)
+		att.Error = err.Error()
+	default:
+		att.Duration = resp.Duration
+		att.StatusCode = resp.StatusCode
+		att.ResponseBody = string(resp.Body)
+		att.ResponseTruncated = resp.Truncated
+		if !resp.Success() {
+			att.Error = fmt.Sprintf("receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		}
+	}
+	return att
+}
