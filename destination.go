@@ -1,6 +1,7 @@
 package tickethooks
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -143,6 +144,11 @@ const (
 )
 
 func classify(resp *webhook.Response, err error) outcome {
+	if errors.Is(err, webhook.ErrBlockedDestination) || errors.Is(err, webhook.ErrInvalidRequest) {
+		// A refused or malformed request says nothing of the
+		// destination's health.
+		return outcomeNone
+	}
 	if err != nil || resp == nil {
 		return outcomeFailure
 	}
@@ -165,6 +171,9 @@ type destinationState struct {
 	failures  int
 	openUntil time.Time // zero while the breaker is closed
 	probing   bool      // the one delivery allowed after the cool-down is in flight
+
+	lastRelease time.Time // when a slot last freed
+	nextBusy    time.Time // when the next entry turned away is due
 }
 
 // busyWait is how long an entry waits when its destination has
@@ -179,7 +188,7 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 	defer d.mu.Unlock()
 	st := d.m[key]
 	if st == nil {
-		st = &destinationState{}
+		st = &destinationState{lastRelease: now}
 		d.m[key] = st
 	}
 	if !st.openUntil.IsZero() {
@@ -194,7 +203,17 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 		st.probing = true
 	}
 	if st.inFlight >= d.policy.MaxInFlight {
-		return now.Add(busyWait), "", false
+		at := now.Add(busyWait)
+		if now.Sub(st.lastRelease) > busyWait {
+			// No slot has freed for a while (a slow or hanging
+			// receiver): space the waiting entries out, so that a
+			// backlog is not written back to the log every busyWait.
+			if st.nextBusy.After(at) {
+				at = st.nextBusy
+			}
+			st.nextBusy = at.Add(busyWait / time.Duration(d.policy.MaxInFlight))
+		}
+		return at, "", false
 	}
 	st.inFlight++
 	return time.Time{}, "", true
@@ -210,6 +229,7 @@ func (d *destinations) release(key string, o outcome, gone bool, now time.Time) 
 		return nil
 	}
 	st.inFlight--
+	st.lastRelease = now
 	var events []DestinationEvent
 	switch o {
 	case outcomeNone:

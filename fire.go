@@ -3,7 +3,6 @@ package tickethooks
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,7 +140,7 @@ func (e *Engine) entries(fired []firing, before, after *payload.Ticket) ([]*exec
 				packet := *after
 				packet.WebhookEvents = f.trigger.WebhookEvents()
 				var err error
-				if body, err = json.Marshal(packet); err != nil {
+				if body, err = payload.Encode(&packet); err != nil {
 					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, f.trigger.ID, err)
 				}
 			}

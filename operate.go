@@ -2,7 +2,6 @@ package tickethooks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,7 +171,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 	if sample == nil {
 		sample = sampleTicket()
 	}
-	body, err := json.Marshal(sample)
+	body, err := payload.Encode(sample)
 	if err != nil {
 		return nil, fmt.Errorf("tickethooks: test webhook: encoding the sample ticket: %w", err)
 	}

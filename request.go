@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/trigger"
@@ -43,7 +44,7 @@ func newAttempt(number int, started time.Time, resp *webhook.Response, err error
 	switch {
 	case err != nil:
 		att.Duration = end.Sub(started)
-		att.Error = err.Error()
+		att.Error = capError(err.Error())
 	default:
 		att.Duration = resp.Duration
 		att.StatusCode = resp.StatusCode
@@ -54,4 +55,22 @@ func newAttempt(number int, started time.Time, resp *webhook.Response, err error
 		}
 	}
 	return att
+}
+
+// maxAttemptError is the longest attempt error kept in the log and in the
+// engine's log lines: transport errors can quote what a receiver sent, such
+// as a malformed status line megabytes long.
+const maxAttemptError = 2048
+
+// capError shortens an attempt error to maxAttemptError bytes, cut on a
+// UTF-8 boundary, saying how much was cut.
+func capError(s string) string {
+	if len(s) <= maxAttemptError {
+		return s
+	}
+	cut := maxAttemptError
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", s[:cut], len(s)-cut)
 }

@@ -1,6 +1,9 @@
 package payload
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Ticket is the JSON data packet POSTed to a webhook receiver when a trigger
 // fires. Its field names and JSON types follow the published packet exactly;
@@ -106,9 +109,22 @@ type WebhookEvent struct {
 	Operator Operator `json:"Operator"`
 }
 
-// Encode returns the JSON data packet for t.
+// Encode returns the JSON data packet for t. It writes <, > and & as they
+// are, where json.Marshal writes the equivalent \u003c escapes, so the
+// packet's text reads as the ticket's.
 func Encode(t *Ticket) ([]byte, error) {
-	return json.Marshal(t)
+	return marshal(t)
+}
+
+// marshal encodes v as compact JSON without escaping HTML characters.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Decode parses a JSON data packet. Unknown keys are ignored, so a receiver
@@ -137,7 +153,7 @@ func (t Ticket) MarshalJSON() ([]byte, error) {
 	if t.CustomFieldValues == nil {
 		t.CustomFieldValues = []CustomFieldValue{}
 	}
-	return json.Marshal(plain(t))
+	return marshal(plain(t))
 }
 
 // MarshalJSON encodes a with empty lists as [].
@@ -146,7 +162,7 @@ func (a Action) MarshalJSON() ([]byte, error) {
 	if a.Attachments == nil {
 		a.Attachments = []Attachment{}
 	}
-	return json.Marshal(plain(a))
+	return marshal(plain(a))
 }
 
 // MarshalJSON encodes v with empty lists as [].
@@ -155,7 +171,7 @@ func (v CustomFieldValue) MarshalJSON() ([]byte, error) {
 	if v.Items == nil {
 		v.Items = []CustomFieldItem{}
 	}
-	return json.Marshal(plain(v))
+	return marshal(plain(v))
 }
 
 // Clone returns a deep copy of t, so the copy's lists can be changed without

@@ -223,3 +223,18 @@ func normalize(t *payload.Ticket) *payload.Ticket {
 	_ = json.Unmarshal(data, &n)
 	return &n
 }
+
+func TestEncodeKeepsHTMLCharacters(t *testing.T) {
+	t.Parallel()
+	tk := &payload.Ticket{Subject: "<b>Fish & chips</b>", Actions: []payload.Action{{HtmlDescription: "<p>a & b</p>"}},
+		CustomFieldValues: []payload.CustomFieldValue{{Value: "<x>"}}}
+	data, err := payload.Encode(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"<b>Fish & chips</b>"`, `"<p>a & b</p>"`, `"<x>"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("encoded packet lacks %s: %s", want, data)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package logview_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/chromedp/chromedp"
+	_ "modernc.org/sqlite"
+
+	"github.com/tickethooks/tickethooks"
+	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/executionlog/logview"
+	"github.com/tickethooks/tickethooks/executionlog/sqllog"
+	"github.com/tickethooks/tickethooks/payload"
+	"github.com/tickethooks/tickethooks/trigger"
+	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// findBrowser returns the path of a Chromium or Chrome binary. In CI a
+// missing browser fails the test (.ci/run installs Debian's chromium);
+// elsewhere the test is skipped.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found; .ci/run installs Debian's chromium package")
+	}
+	t.Skip("no Chromium or Chrome found on PATH: install Debian's chromium package to run the browser test")
+	return ""
+}
+
+// TestBrowser drives the Execution Log page in headless Chromium, as an
+// admin would: filter by ticket number and by error text, open an entry,
+// redeliver it, and see the new attempt.
+func TestBrowser(t *testing.T) {
+	browser := findBrowser(t)
+
+	// A receiver that rejects ticket 1001 until it is fixed.
+	var fixed atomic.Bool
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := payload.Decode(readAll(r))
+		if body != nil && body.Id == 1001 && !fixed.Load() {
+			http.Error(w, `{"error": "invalid customer <script>alert(1)</script>"}`, http.StatusUnprocessableEntity)
+			return
+		}
+		w.Write([]byte(`{"ok": true}`))
+	}))
+	t.Cleanup(receiver.Close)
+
+	// The embedded default: a SQLite log in a file.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "hooks.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := log.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	set, err := trigger.Parse([]byte(`[{"id": "resolved", "name": "Resolved tickets",
+		"conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
+		"actions": [{"type": "webhook", "url": "`+receiver.URL+`/hooks"}]}]`), &trigger.Options{AllowNetworks: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := tickethooks.New(tickethooks.Config{
+		Triggers: trigger.NewStore(set),
+		Log:      log,
+		Sender:   webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks: loopback}),
+		Retry: webhook.RetryPolicy{MaxAttempts: 1,
+			NewBackOff: func() backoff.BackOff { return backoff.NewConstantBackOff(time.Millisecond) }},
+		Logger:       slog.New(slog.DiscardHandler),
+		PollInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = engine.Close(context.Background()) })
+	for _, id := range []int{1001, 1002, 1003} {
+		before := &payload.Ticket{Id: id, Subject: "Ticket <b>" + string(rune('A'+id%10)) + "</b>", Status: "Open"}
+		after := *before
+		after.Status = "Resolved"
+		if err := engine.OnTicketChange(ctx, before, &after); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFinished(t, log, 3)
+
+	view, err := logview.New(logview.Config{Log: log, Redeliverer: engine, Title: "Webhook Execution Log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/webhooks/", http.StripPrefix("/admin/webhooks", view))
+	site := httptest.NewServer(mux)
+	t.Cleanup(site.Close)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(420, 900), // a phone-sized window
+	)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// Start the browser without a deadline (a deadline on the first call
+	// would stop the browser with it), then bound every step.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+	stepCtx, cancelSteps := context.WithTimeout(bctx, 60*time.Second)
+	defer cancelSteps()
+	text := func(css string) string {
+		t.Helper()
+		s, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(css)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", css, err)
+		}
+		return s
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(stepCtx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// navigate runs steps that load a new page and waits for it.
+	navigate := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(stepCtx, steps...)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if resp.Status != http.StatusOK && resp.Status != http.StatusSeeOther {
+			t.Fatalf("%s: the page answered %d", what, resp.Status)
+		}
+	}
+
+	navigate("opening the log page", chromedp.Navigate(site.URL+"/admin/webhooks/"))
+	listText := text(`table.log tbody`)
+	for _, want := range []string{"#1001", "#1002", "#1003"} {
+		if !strings.Contains(listText, want) {
+			t.Errorf("list page lacks %s:\n%s", want, listText)
+		}
+	}
+
+	do("typing a ticket number", chromedp.SetValue(chromedp.ID(`ticket`), "1001"))
+	navigate("filtering by ticket number", chromedp.Submit(chromedp.CSS(`form.filters`)))
+	if got := text(`table.log tbody`); !strings.Contains(got, "#1001") || strings.Contains(got, "#1002") {
+		t.Errorf("filtered by ticket 1001, the page shows:\n%s", got)
+	}
+
+	navigate("clearing the filters", chromedp.Click(chromedp.CSS(`form.filters a.secondary`)))
+	do("typing an error text", chromedp.SetValue(chromedp.ID(`error`), "422"))
+	navigate("filtering by error text", chromedp.Submit(chromedp.CSS(`form.filters`)))
+	if got := text(`table.log tbody`); !strings.Contains(got, "#1001") || strings.Contains(got, "#1003") {
+		t.Errorf("filtered by error 422, the page shows:\n%s", got)
+	}
+
+	navigate("opening the entry", chromedp.Click(chromedp.CSS(`table.log tbody tr a`)))
+	// The receiver's answer is shown as text, its markup inert.
+	body, err := chromedp.Run(stepCtx, chromedp.TextContent(chromedp.CSS(`ol.attempts`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := body; !strings.Contains(got, "invalid customer <script>alert(1)</script>") {
+		t.Errorf("entry page does not show the receiver's answer as text:\n%s", got)
+	}
+
+	// The receiver is fixed; the admin redelivers.
+	fixed.Store(true)
+	navigate("redelivering", chromedp.Click(chromedp.CSS(`form.inline button[type=submit]`)))
+
+	// The redelivery is delivered in the background; reload until the new
+	// attempt shows.
+	var after string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		navigate("reloading the entry", chromedp.Reload())
+		after = text(`ol.attempts`)
+		if strings.Contains(after, "200") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(after, "422") || !strings.Contains(after, "200") || !strings.Contains(after, "new series") {
+		t.Errorf("entry after redelivery does not show both attempts and the new series:\n%s", after)
+	}
+
+	shot, err := chromedp.Run(stepCtx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "entry.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the entry page after redelivery: %s (%d bytes)", path, len(shot))
+	if dir := os.Getenv("TICKETHOOKS_SCREENSHOT_DIR"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "entry.png"), shot, 0o644)
+	}
+}
+
+func readAll(r *http.Request) []byte {
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return []byte(b.String())
+		}
+	}
+}
+
+// waitFinished waits until the log holds n entries and none is pending.
+func waitFinished(t *testing.T, log executionlog.Log, n int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		page, err := log.Query(context.Background(), executionlog.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(page.Entries) == n
+		for _, e := range page.Entries {
+			if e.Status == executionlog.StatusPending {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries did not finish: %d entries", len(page.Entries))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
