@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/tickethooks/tickethooks/internal/httpheader"
 )
 
 // The built-in action types.
@@ -216,7 +218,7 @@ func checkHeaders(headers map[string]string, secret []string) []error {
 	names := slices.Sorted(maps.Keys(headers))
 	seen := make(map[string]string, len(names))
 	for _, name := range names {
-		if !validHeaderName(name) {
+		if !httpheader.ValidName(name) {
 			errs = append(errs, fmt.Errorf("headers: invalid header name %q", shorten(name)))
 			continue
 		}
@@ -226,44 +228,14 @@ func checkHeaders(headers map[string]string, secret []string) []error {
 			continue
 		}
 		seen[key] = name
-		if !validHeaderValue(headers[name]) {
+		if !httpheader.ValidValue(headers[name]) {
 			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", shorten(name)))
 		}
 	}
 	for i, name := range secret {
-		if !validHeaderName(name) {
+		if !httpheader.ValidName(name) {
 			errs = append(errs, fmt.Errorf("secret_headers[%d]: invalid header name %q", i, shorten(name)))
 		}
 	}
 	return errs
-}
-
-// validHeaderName reports whether name is an HTTP token (RFC 9110 5.6.2).
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether v can be sent as a header value: no CR,
-// LF or other control character except horizontal tab, which net/http
-// would refuse at send time.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

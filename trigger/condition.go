@@ -108,51 +108,40 @@ func intValue(v json.RawMessage) (int, error) {
 // stringCond compiles a condition on a string field.
 func stringCond(get func(*payload.Ticket) string, op payload.Operator, v string) cond {
 	switch op {
-	case payload.OperatorIs:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == v }
-	case payload.OperatorIsNot:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != v }
 	case payload.OperatorContains:
 		n := newFolded(v)
 		return func(a, _ *payload.Ticket, _ bool) bool { return n.in(get(a)) }
 	case payload.OperatorNotContains:
 		n := newFolded(v)
 		return func(a, _ *payload.Ticket, _ bool) bool { return !n.in(get(a)) }
-	case payload.OperatorPresent:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != "" }
-	case payload.OperatorNotPresent:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == "" }
-	case payload.OperatorChanged:
-		return func(a, b *payload.Ticket, _ bool) bool { return get(a) != get(b) }
-	case payload.OperatorNotChanged:
-		return func(a, b *payload.Ticket, _ bool) bool { return get(a) == get(b) }
-	case payload.OperatorChangedTo:
-		return func(a, b *payload.Ticket, _ bool) bool { return changedTo(get(a), get(b), v) }
-	case payload.OperatorChangedFrom:
-		return func(a, b *payload.Ticket, _ bool) bool { return changedTo(get(b), get(a), v) }
-	case payload.OperatorNotChangedTo:
-		return func(a, b *payload.Ticket, _ bool) bool { return !changedTo(get(a), get(b), v) }
-	case payload.OperatorNotChangedFrom:
-		return func(a, b *payload.Ticket, _ bool) bool { return !changedTo(get(b), get(a), v) }
 	}
-	return nil // unreachable: the operator was checked against the field
+	return valueCond(get, op, v)
 }
 
 // intCond compiles a condition on an int field.
 func intCond(get func(*payload.Ticket) int, op payload.Operator, v int) cond {
 	switch op {
-	case payload.OperatorIs:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == v }
-	case payload.OperatorIsNot:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != v }
 	case payload.OperatorLessThan:
 		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) < v }
 	case payload.OperatorGreaterThan:
 		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) > v }
+	}
+	return valueCond(get, op, v)
+}
+
+// valueCond compiles the operators that string and int fields share:
+// equality, presence (a value other than the zero value) and change.
+func valueCond[T comparable](get func(*payload.Ticket) T, op payload.Operator, v T) cond {
+	var zero T
+	switch op {
+	case payload.OperatorIs:
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == v }
+	case payload.OperatorIsNot:
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != v }
 	case payload.OperatorPresent:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != 0 }
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) != zero }
 	case payload.OperatorNotPresent:
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == 0 }
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) == zero }
 	case payload.OperatorChanged:
 		return func(a, b *payload.Ticket, _ bool) bool { return get(a) != get(b) }
 	case payload.OperatorNotChanged:

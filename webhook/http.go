@@ -11,8 +11,9 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/tickethooks/tickethooks/internal/httpheader"
 )
 
 // Defaults of HTTPSenderConfig.
@@ -213,7 +214,7 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
 	}
 	where := u.Redacted()
-	if !validHeaderValue(req.ID) {
+	if !httpheader.ValidValue(req.ID) {
 		return nil, fmt.Errorf("post %s: %w: id holds a control character", where, ErrInvalidRequest)
 	}
 	if err := checkHeader(req.Header); err != nil {
@@ -396,42 +397,14 @@ func parseURL(raw string) (*url.URL, error) {
 // holding control characters. The error names the header, never its value.
 func checkHeader(h http.Header) error {
 	for k, vs := range h {
-		if !validHeaderName(k) {
+		if !httpheader.ValidName(k) {
 			return fmt.Errorf("%w: malformed header name %q", ErrInvalidRequest, k)
 		}
 		for _, v := range vs {
-			if !validHeaderValue(v) {
+			if !httpheader.ValidValue(v) {
 				return fmt.Errorf("%w: header %s: value holds a control character", ErrInvalidRequest, http.CanonicalHeaderKey(k))
 			}
 		}
 	}
 	return nil
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether v holds no control character other
-// than horizontal tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickethooks/tickethooks/internal/whsec"
 )
 
 // Standard Webhooks header names, as HTTPSender sends them and Verify reads
@@ -20,13 +22,13 @@ const (
 	HeaderSignature = "webhook-signature"
 )
 
-// SecretPrefix starts every signing secret.
-const SecretPrefix = "whsec_"
+// SecretPrefix, "whsec_", starts every signing secret.
+const SecretPrefix = whsec.Prefix
 
-// Lengths, in bytes, of a signing secret's key.
+// Lengths, in bytes, of a signing secret's key: 24 to 64.
 const (
-	MinSecretBytes = 24
-	MaxSecretBytes = 64
+	MinSecretBytes = whsec.MinBytes
+	MaxSecretBytes = whsec.MaxBytes
 	// newSecretBytes is the key length of NewSecret.
 	newSecretBytes = 32
 )
@@ -51,21 +53,9 @@ func NewSecret() (string, error) {
 // ErrInvalidSecret when the prefix is missing, the base64 is malformed or
 // the key is not 24 to 64 bytes long; the error never contains s.
 func ParseSecret(s string) ([]byte, error) {
-	enc, ok := strings.CutPrefix(s, SecretPrefix)
-	if !ok {
-		return nil, fmt.Errorf("%w: missing the %s prefix", ErrInvalidSecret, SecretPrefix)
-	}
-	if len(enc) > 1024 {
-		// Not worth decoding: far longer than any valid key.
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidSecret, MaxSecretBytes)
-	}
-	key, err := base64.StdEncoding.DecodeString(enc)
+	key, err := whsec.Decode(s)
 	if err != nil {
-		// A base64.CorruptInputError names an offset, not the input.
-		return nil, fmt.Errorf("%w: not standard base64 after %s: %w", ErrInvalidSecret, SecretPrefix, err)
-	}
-	if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
-		return nil, fmt.Errorf("%w: %d bytes long, want %d to %d", ErrInvalidSecret, len(key), MinSecretBytes, MaxSecretBytes)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)
 	}
 	return key, nil
 }

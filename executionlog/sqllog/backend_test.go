@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -21,6 +22,43 @@ type backend struct {
 	open func(t *testing.T, key string) *sql.DB
 	// unreachable opens a pool to a database that cannot be reached.
 	unreachable func() (*sql.DB, error)
+}
+
+// server describes a database server that the tests reach through a DSN
+// in the environment, such as PostgreSQL or MySQL.
+type server struct {
+	name        string  // for the skip message, such as "PostgreSQL"
+	env         string  // the environment variable holding the DSN
+	driver      string  // the database/sql driver name
+	dialect     Dialect // the log's dialect
+	unreachable string  // a DSN of a server that cannot be reached
+}
+
+// backend returns the backend of the server, or skips the test when the
+// server's environment variable is not set. Every log uses its own table
+// prefix in the same database.
+func (s server) backend(t *testing.T) backend {
+	t.Helper()
+	dsn := os.Getenv(s.env)
+	if dsn == "" {
+		t.Skipf("set %s to run the %s suite", s.env, s.name)
+	}
+	return backend{
+		dialect: s.dialect,
+		open: func(t *testing.T, _ string) *sql.DB {
+			t.Helper()
+			db, err := sql.Open(s.driver, dsn)
+			if err != nil {
+				t.Fatalf("sql.Open: %v", err)
+			}
+			db.SetMaxOpenConns(8)
+			t.Cleanup(func() { db.Close() })
+			return db
+		},
+		unreachable: func() (*sql.DB, error) {
+			return sql.Open(s.driver, s.unreachable)
+		},
+	}
 }
 
 // newPrefix returns a fresh table prefix, unique across test runs that

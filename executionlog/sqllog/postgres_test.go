@@ -2,38 +2,22 @@ package sqllog
 
 import (
 	"context"
-	"database/sql"
-	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // postgresBackend returns the PostgreSQL backend of TICKETHOOKS_POSTGRES_DSN,
-// or skips the test when it is not set. Every log uses its own table
-// prefix in the same database.
+// or skips the test when it is not set.
 func postgresBackend(t *testing.T) backend {
 	t.Helper()
-	dsn := os.Getenv("TICKETHOOKS_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set TICKETHOOKS_POSTGRES_DSN to run the PostgreSQL suite")
-	}
-	return backend{
-		dialect: Postgres,
-		open: func(t *testing.T, _ string) *sql.DB {
-			t.Helper()
-			db, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatalf("sql.Open: %v", err)
-			}
-			db.SetMaxOpenConns(8)
-			t.Cleanup(func() { db.Close() })
-			return db
-		},
-		unreachable: func() (*sql.DB, error) {
-			return sql.Open("pgx", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5")
-		},
-	}
+	return server{
+		name:        "PostgreSQL",
+		env:         "TICKETHOOKS_POSTGRES_DSN",
+		driver:      "pgx",
+		dialect:     Postgres,
+		unreachable: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
+	}.backend(t)
 }
 
 func TestPostgres(t *testing.T) {
