@@ -68,13 +68,13 @@ func ExampleEngine_TestWebhook() {
 // ticket again. Each keeps its webhook-id, so the receiver can tell a
 // redelivery from a new event.
 func ExampleEngine_RedeliverMatching() {
-	var fixed atomic.Bool
+	var fixed, accepted atomic.Bool
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !fixed.Load() {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		fmt.Println("receiver accepted", r.Header.Get("Webhook-Id") != "")
+		accepted.Store(r.Header.Get("Webhook-Id") != "")
 	}))
 	defer receiver.Close()
 
@@ -126,6 +126,7 @@ func ExampleEngine_RedeliverMatching() {
 	}
 	fmt.Println("redelivered", n)
 	e = settled()
+	fmt.Println("receiver accepted", accepted.Load())
 	fmt.Println(e.Status, "after", len(e.Attempts), "attempts; this series started after attempt", e.SeriesStart)
 	// Output:
 	// failed after 1 attempt

@@ -73,15 +73,19 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider, prop propaga
 // startAttempt starts the span of one delivery attempt and injects its
 // W3C trace context into the request headers.
 func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req *httpRequestInfo) (context.Context, trace.Span) {
-	ctx, span := t.tracer.Start(ctx, "tickethooks.deliver", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(
-			attribute.String("server.address", req.host),
-			attribute.String("http.request.method", http.MethodPost),
-			attribute.Int("tickethooks.attempt", req.attempt),
-			attribute.String("tickethooks.entry_id", en.ID),
-			attribute.String("tickethooks.trigger_id", en.TriggerID),
-			attribute.Int("tickethooks.ticket_id", en.TicketID),
-		))
+	ctx, span := t.tracer.Start(ctx, "tickethooks.deliver", trace.WithSpanKind(trace.SpanKindClient))
+	if !span.IsRecording() {
+		// No tracing SDK, or this span is not sampled: skip the work.
+		return ctx, span
+	}
+	span.SetAttributes(
+		attribute.String("server.address", req.host),
+		attribute.String("http.request.method", http.MethodPost),
+		attribute.Int("tickethooks.attempt", req.attempt),
+		attribute.String("tickethooks.entry_id", en.ID),
+		attribute.String("tickethooks.trigger_id", en.TriggerID),
+		attribute.Int("tickethooks.ticket_id", en.TicketID),
+	)
 	t.propagator.Inject(ctx, propagation.HeaderCarrier(req.header))
 	return ctx, span
 }
@@ -97,7 +101,7 @@ type httpRequestInfo struct {
 func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webhook.Response, err error) {
 	class := "error"
 	if err == nil && resp != nil {
-		class = strconv.Itoa(resp.StatusCode/100) + "xx"
+		class = statusClass(resp.StatusCode)
 		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 		t.latency.Record(ctx, resp.Duration.Seconds(), metric.WithAttributes(attribute.String("status_class", class)))
 		if !resp.Success() {
@@ -123,4 +127,21 @@ func hostOf(raw string) string {
 		return u.Hostname()
 	}
 	return ""
+}
+
+// statusClass returns "2xx" for 200 to 299, and so on.
+func statusClass(code int) string {
+	switch code / 100 {
+	case 1:
+		return "1xx"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
+	}
+	return strconv.Itoa(code/100) + "xx"
 }

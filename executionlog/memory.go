@@ -90,11 +90,14 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	}
 
 	if over := len(m.sorted) + len(entries) - m.max; over > 0 {
-		if finished := len(m.sorted) - len(m.queue); over > finished {
+		finished := len(m.sorted) - len(m.queue)
+		if over > finished {
 			return fmt.Errorf("%w: adding %d entries to %d of at most %d, of which %d are pending",
 				ErrFull, len(entries), len(m.sorted), m.max, len(m.queue))
 		}
-		m.evict(over)
+		// Evict a batch (1/64 of the log) at a time, so that a full log
+		// does not scan every entry on every Add.
+		m.evict(min(max(over, m.max/64), finished))
 	}
 
 	for _, e := range entries {

@@ -1,9 +1,6 @@
 package payload
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "encoding/json"
 
 // Ticket is the JSON data packet POSTed to a webhook receiver when a trigger
 // fires. Its field names and JSON types follow the published packet exactly;
@@ -109,24 +106,6 @@ type WebhookEvent struct {
 	Operator Operator `json:"Operator"`
 }
 
-// Encode returns the JSON data packet for t. It writes <, > and & as they
-// are, where json.Marshal writes the equivalent \u003c escapes, so the
-// packet's text reads as the ticket's.
-func Encode(t *Ticket) ([]byte, error) {
-	return marshal(t)
-}
-
-// marshal encodes v as compact JSON without escaping HTML characters.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // Decode parses a JSON data packet. Unknown keys are ignored, so a receiver
 // keeps working when the packet gains fields.
 func Decode(data []byte) (*Ticket, error) {
@@ -137,41 +116,21 @@ func Decode(data []byte) (*Ticket, error) {
 	return &t, nil
 }
 
-// The MarshalJSON methods below write nil lists as [] so that receivers
-// never see null where the packet promises a list. Each converts to a type
-// without methods to reuse encoding/json's struct encoding.
-
-// MarshalJSON encodes t with empty lists as [].
+// MarshalJSON encodes t as Encode does, with empty lists as [].
+// json.Marshal then escapes <, > and & as \u003c and so on; Encode does
+// not.
 func (t Ticket) MarshalJSON() ([]byte, error) {
-	type plain Ticket
-	if t.Actions == nil {
-		t.Actions = []Action{}
-	}
-	if t.WebhookEvents == nil {
-		t.WebhookEvents = []WebhookEvent{}
-	}
-	if t.CustomFieldValues == nil {
-		t.CustomFieldValues = []CustomFieldValue{}
-	}
-	return marshal(plain(t))
+	return Encode(&t)
 }
 
-// MarshalJSON encodes a with empty lists as [].
+// MarshalJSON encodes a with an empty Attachments list as [].
 func (a Action) MarshalJSON() ([]byte, error) {
-	type plain Action
-	if a.Attachments == nil {
-		a.Attachments = []Attachment{}
-	}
-	return marshal(plain(a))
+	return marshal(outAction(a))
 }
 
-// MarshalJSON encodes v with empty lists as [].
+// MarshalJSON encodes v with an empty Items list as [].
 func (v CustomFieldValue) MarshalJSON() ([]byte, error) {
-	type plain CustomFieldValue
-	if v.Items == nil {
-		v.Items = []CustomFieldItem{}
-	}
-	return marshal(plain(v))
+	return marshal(outCustomFieldValue(v))
 }
 
 // Clone returns a deep copy of t, so the copy's lists can be changed without

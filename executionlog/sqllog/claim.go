@@ -64,13 +64,13 @@ func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.E
 }
 
 // claimReturning is the claim of dialects with UPDATE ... RETURNING
-// (PostgreSQL, SQLite): one statement picks the due rows, locking them
-// with lock (" FOR UPDATE SKIP LOCKED" or ""), leases them and returns
-// them.
-func claimReturning(ctx context.Context, l *Log, lock, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+// (PostgreSQL, SQLite): one statement picks the due rows from the table
+// expression from, locking them with lock (" FOR UPDATE SKIP LOCKED" or
+// ""), leases them and returns them.
+func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, until time.Time, limit int) ([]entryRow, error) {
 	d := l.d
 	rows, err := l.query(ctx, l.db, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ?"+
-		" WHERE id IN (SELECT id FROM "+l.entries+" WHERE "+dueCondition+
+		" WHERE id IN (SELECT id FROM "+from+" WHERE "+dueCondition+
 		" ORDER BY next_attempt_at, id LIMIT ?"+lock+") RETURNING "+entryCols,
 		owner, d.timeArg(until), d.timeArg(now), d.timeArg(now), limit)
 	if err != nil {

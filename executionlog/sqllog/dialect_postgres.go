@@ -136,7 +136,7 @@ func (postgresDialect) afterMigrate(ctx context.Context, l *Log, q queryer) erro
 // claim leases due entries with one UPDATE whose subquery locks the rows
 // it picks, skipping rows other engines have locked.
 func (postgresDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
-	return claimReturning(ctx, l, " FOR UPDATE SKIP LOCKED", owner, now, until, limit)
+	return claimReturning(ctx, l, l.entries, " FOR UPDATE SKIP LOCKED", owner, now, until, limit)
 }
 
 // pruneBatch deletes one batch of entries in one statement; the foreign

