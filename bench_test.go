@@ -307,7 +307,7 @@ type benchDB struct {
 //
 // Three variables change the pools for experiments (BENCHMARKS.md
 // reports their effect): TICKETHOOKS_BENCH_SQLITE_CONNS caps the SQLite
-// pool's open connections (default: no cap), TICKETHOOKS_BENCH_SQLITE_PRAGMAS
+// pool's open connections (default: 1, as recommended; 0: no cap), TICKETHOOKS_BENCH_SQLITE_PRAGMAS
 // is appended to the SQLite DSN (for example "&_pragma=synchronous(NORMAL)"),
 // and TICKETHOOKS_BENCH_POSTGRES_CONNS caps the PostgreSQL pool (default
 // benchPostgresConns).
@@ -325,7 +325,14 @@ func newBenchDB(b *testing.B, kind string) *benchDB {
 	case "sqlite":
 		d = sqllog.SQLite
 		db, err = sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "log.db")+benchSQLiteDSN+os.Getenv("TICKETHOOKS_BENCH_SQLITE_PRAGMAS"))
-		if n, _ := strconv.Atoi(os.Getenv("TICKETHOOKS_BENCH_SQLITE_CONNS")); err == nil && n > 0 {
+		// One connection, as executionlog/sqllog recommends for SQLite
+		// with many workers; the variable measures other pool sizes (0:
+		// no cap).
+		n := 1
+		if v := os.Getenv("TICKETHOOKS_BENCH_SQLITE_CONNS"); v != "" {
+			n, _ = strconv.Atoi(v)
+		}
+		if err == nil && n > 0 {
 			db.SetMaxOpenConns(n)
 		}
 	case "postgres":

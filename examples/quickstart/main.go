@@ -91,6 +91,9 @@ func run() error {
 		return err
 	}
 	defer db.Close()
+	// SQLite has one writer: one connection queues the engine's writes in
+	// database/sql instead of SQLite's sleeping busy handler.
+	db.SetMaxOpenConns(1)
 	execLog, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
 	if err != nil {
 		return err

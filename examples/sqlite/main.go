@@ -167,6 +167,9 @@ func openLog(ctx context.Context, dsn string) (*sql.DB, *sqllog.Log, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// SQLite has one writer: one connection queues the engine's writes in
+	// database/sql instead of SQLite's sleeping busy handler.
+	db.SetMaxOpenConns(1)
 	l, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
 	if err == nil {
 		// Cheap when the tables are up to date: run it at every start.
