@@ -25,7 +25,19 @@
 // attempt of a delivery carries the same webhook-id header, the entry's id,
 // so receivers can drop duplicates. Delivery is at least once.
 //
-// Webhook headers are read from the trigger at each attempt rather than
-// stored, so secrets never reach the log; the entry keeps a copy with
-// secret values redacted.
+// Webhook headers and signing secrets are read from the trigger at each
+// attempt rather than stored, so secrets never reach the log; the entry
+// keeps a copy of the headers with secret values redacted.
+//
+// # Operating it
+//
+// Engine.Redeliver and Engine.RedeliverMatching send finished deliveries
+// again (same webhook-id, a new series of attempts); Engine.TestWebhook
+// sends one signed test request for a "test this webhook" button.
+// executionlog/logview serves the Webhook Execution Log page and its JSON
+// API for the host to mount behind its own authentication. The engine
+// reports metrics and a span per attempt through the OpenTelemetry API
+// (Config.MeterProvider, Config.TracerProvider) and a slog line per state
+// change (Config.Logger); Config.OnDestination tells the host when a
+// destination is paused, recovers, keeps failing or is gone.
 package tickethooks
