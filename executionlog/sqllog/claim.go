@@ -81,7 +81,8 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 
 // Update records the outcome of work on a claimed entry: it appends
 // u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
-// for a final state), clears the lease and sets UpdatedAt to u.Now, in one
+// for a final state), clears the lease and sets UpdatedAt to u.Now,
+// atomically: on PostgreSQL in one statement, elsewhere in one
 // transaction. The attempt is stored as given, its Number included.
 //
 // The lease is checked by the same statement that changes the entry, so
@@ -125,6 +126,17 @@ func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
 		} else if n == 0 {
+			return l.updateRefused(ctx, u)
+		}
+		return nil
+	}
+
+	if w, ok := d.(oneStatementWriter); ok {
+		changed, err := w.updateAttempt(ctx, l, set, args, u.ID, u.Attempt)
+		if err != nil {
+			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+		}
+		if !changed {
 			return l.updateRefused(ctx, u)
 		}
 		return nil

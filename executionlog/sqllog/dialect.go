@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
 )
 
 // Dialect adapts the log to one SQL database: its placeholders, types,
@@ -48,6 +50,19 @@ type Dialect interface {
 	// pruneBatch deletes up to n finished entries created before cutoff,
 	// with their attempts, and returns how many entries it deleted.
 	pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error)
+}
+
+// oneStatementWriter is an optional part of a Dialect, for databases
+// where one statement can change an entry and insert its attempt
+// (PostgreSQL's data-modifying WITH): Update then records an attempt in
+// one round trip, where other dialects need a transaction of four.
+type oneStatementWriter interface {
+	// updateAttempt runs set, an UPDATE of one entry written with ?
+	// placeholders whose arguments are args, and in the same statement
+	// inserts attempt a of entry id with the entry's new attempt_count as
+	// its seq. It reports whether set changed a row; when it did not, it
+	// inserts nothing.
+	updateAttempt(ctx context.Context, l *Log, set string, args []any, id string, a *executionlog.Attempt) (bool, error)
 }
 
 // migration is one version of the schema.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
 )
 
 // Postgres is the dialect of PostgreSQL 13 or later, for example through
@@ -137,6 +139,28 @@ func (postgresDialect) afterMigrate(ctx context.Context, l *Log, q queryer) erro
 // it picks, skipping rows other engines have locked.
 func (postgresDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
 	return claimReturning(ctx, l, l.entries, " FOR UPDATE SKIP LOCKED", owner, now, until, limit)
+}
+
+// updateAttempt changes the entry and inserts the attempt in one
+// statement: the UPDATE is a data-modifying WITH query whose RETURNING
+// row feeds the INSERT, so the attempt is written exactly when the entry
+// changed, and both or neither commit. The casts type the parameters of
+// the INSERT's SELECT list.
+func (postgresDialect) updateAttempt(ctx context.Context, l *Log, set string, args []any, id string, a *executionlog.Attempt) (bool, error) {
+	d := l.d
+	var one int
+	err := l.queryRow(ctx, l.db, "WITH u AS ("+set+" RETURNING attempt_count) INSERT INTO "+l.attempts+" ("+attemptCols+")"+
+		" SELECT CAST(? AS text), u.attempt_count, CAST(? AS bigint), CAST(? AS timestamptz), CAST(? AS bigint),"+
+		" CAST(? AS integer), CAST(? AS bytea), CAST(? AS bytea), CAST(? AS boolean) FROM u RETURNING 1",
+		append(args, id, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
+			[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)...).Scan(&one)
+	switch {
+	case isNoRows(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // pruneBatch deletes one batch of entries in one statement; the foreign
