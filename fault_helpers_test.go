@@ -25,7 +25,7 @@ import (
 
 // faultTimeout bounds each attempt in the fault-injection tests, so that a
 // receiver that hangs costs a fifth of a second per attempt.
-const faultTimeout = 200 * time.Millisecond
+const faultTimeout = 500 * time.Millisecond
 
 // faultHandler answers the n-th request (counted from 0) that reaches a
 // faultReceiver. A handler that stalls must return once stop is closed or
