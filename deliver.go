@@ -25,6 +25,7 @@ func (e *Engine) dispatch() {
 	for {
 		select {
 		case <-e.closing:
+			e.releaseReady()
 			return
 		case <-e.wake:
 		case <-timer.C:
@@ -34,11 +35,22 @@ func (e *Engine) dispatch() {
 	}
 }
 
-// claimDue claims as many due entries as there are free slots.
+// claimed is an entry claimed ahead of a free worker.
+type claimed struct {
+	entry executionlog.Entry
+	at    time.Time
+}
+
+// claimDue starts deliveries on every free worker slot: first the entries
+// claimed ahead, then new claims. Each claim asks for a worker pool's
+// worth of entries beyond the free slots, so that workers freed one at a
+// time are fed without a query each (claims of one or two entries were
+// most of the SQL logs' cost).
 func (e *Engine) claimDue() {
 	for {
+		e.startReady()
 		free := cap(e.slots) - len(e.slots)
-		if free <= 0 {
+		if free <= 0 || len(e.ready) > 0 {
 			return
 		}
 		select {
@@ -46,8 +58,10 @@ func (e *Engine) claimDue() {
 			return
 		default:
 		}
+		limit := free + cap(e.slots)
+		now := e.now()
 		entries, err := e.log.Claim(e.runCtx, executionlog.Claim{
-			Owner: e.owner, Now: e.now(), Lease: e.lease, Limit: free,
+			Owner: e.owner, Now: now, Lease: e.lease, Limit: limit,
 		})
 		if err != nil {
 			if e.runCtx.Err() == nil {
@@ -63,17 +77,57 @@ func (e *Engine) claimDue() {
 			e.mu.Unlock()
 			if running {
 				// The lease ran out while this engine's own attempt is
-				// still going: the claim only renewed the lease.
+				// still going (or the entry waits in e.ready): the claim
+				// only renewed the lease.
 				continue
 			}
-			e.slots <- struct{}{}
-			e.deliveries.Add(1)
-			go e.deliver(en)
+			e.ready = append(e.ready, claimed{entry: en, at: now})
 		}
-		if len(entries) < free {
+		if len(entries) < limit {
+			e.startReady()
 			return
 		}
 	}
+}
+
+// startReady starts the entries claimed ahead while worker slots are free.
+// An entry that waited past half its lease is released instead, so that it
+// is never delivered after another engine could have taken it over.
+func (e *Engine) startReady() {
+	for len(e.ready) > 0 && len(e.slots) < cap(e.slots) {
+		c := e.ready[0]
+		e.ready[0] = claimed{}
+		e.ready = e.ready[1:]
+		if e.now().Sub(c.at) > e.lease/2 {
+			e.release(c.entry)
+			continue
+		}
+		e.slots <- struct{}{}
+		e.deliveries.Add(1)
+		go e.deliver(c.entry)
+	}
+	if len(e.ready) == 0 {
+		e.ready = nil
+	}
+}
+
+// releaseReady gives the entries claimed ahead back to the log when the
+// engine stops.
+func (e *Engine) releaseReady() {
+	for _, c := range e.ready {
+		e.release(c.entry)
+	}
+	e.ready = nil
+}
+
+// release gives a claimed entry back to the log, due now, with no attempt
+// counted.
+func (e *Engine) release(en executionlog.Entry) {
+	e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()},
+		[]slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID), slog.Int("ticket_id", en.TicketID)})
+	e.mu.Lock()
+	delete(e.inflight, en.ID)
+	e.mu.Unlock()
 }
 
 // nextWake returns how long the dispatcher may sleep: until the earliest

@@ -151,7 +151,8 @@ type Engine struct {
 	calls    sync.WaitGroup  // OnTicketChange calls in progress
 	progress chan struct{}   // closed and replaced whenever a delivery ends
 	retryAt  timeHeap        // due times of retries this engine scheduled
-	inflight map[string]bool // ids of the entries being delivered
+	inflight map[string]bool // ids of the entries claimed and not yet done
+	ready    []claimed       // claimed ahead of free workers; the dispatcher's own
 
 	closing    chan struct{} // closed when Close begins
 	closeOnce  sync.Once

@@ -2,6 +2,7 @@ package tickethooks_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -69,5 +70,53 @@ func TestCloseRecordsAnsweredAttempt(t *testing.T) {
 	en := waitSettled(t, log, 1)[0]
 	if en.Status != executionlog.StatusSucceeded || len(en.Attempts) != 1 {
 		t.Errorf("entry is %s with %d attempts, want the answered attempt recorded as succeeded", en.Status, len(en.Attempts))
+	}
+}
+
+// Entries claimed ahead of a free worker go back to the log, unleased and
+// with no attempt counted, when the engine stops.
+func TestCloseReleasesEntriesClaimedAhead(t *testing.T) {
+	t.Parallel()
+	url, arrived, _ := blockingReceiver(t)
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	// Three triggers fire on one change: three entries in one Add, before
+	// the first claim.
+	triggers := loadTriggers(t, fmt.Sprintf(`[
+		{"id": "a", "actions": [{"type": "webhook", "url": %[1]q}]},
+		{"id": "b", "actions": [{"type": "webhook", "url": %[1]q}]},
+		{"id": "c", "actions": [{"type": "webhook", "url": %[1]q}]}]`, url))
+	e, _ := newEngine(t, tickethooks.Config{Triggers: triggers, Log: log, Workers: 1})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	// One entry is in flight; the dispatcher claimed the next ones ahead.
+	page, err := log.Query(context.Background(), executionlog.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leased := 0
+	for _, en := range page.Entries {
+		if en.LeaseOwner != "" {
+			leased++
+		}
+	}
+	if leased < 2 {
+		t.Fatalf("%d entries leased with one worker busy, want the next one claimed ahead too", leased)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Close(ctx); err != context.Canceled {
+		t.Errorf("Close = %v, want context.Canceled", err)
+	}
+	page, err = log.Query(context.Background(), executionlog.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range page.Entries {
+		if en.Status != executionlog.StatusPending || en.LeaseOwner != "" || len(en.Attempts) != 0 {
+			t.Errorf("trigger %s: %s, lease %q, %d attempts; want pending, unleased, no attempt", en.TriggerID, en.Status, en.LeaseOwner, len(en.Attempts))
+		}
 	}
 }
