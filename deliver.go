@@ -73,12 +73,18 @@ func (e *Engine) claimDue() {
 		for _, en := range entries {
 			e.mu.Lock()
 			running := e.inflight[en.ID]
-			e.inflight[en.ID] = true
+			if running {
+				e.renewed[en.ID] = true
+			} else {
+				e.inflight[en.ID] = true
+			}
 			e.mu.Unlock()
 			if running {
 				// The lease ran out while this engine's own attempt is
-				// still going (or the entry waits in e.ready): the claim
-				// only renewed the lease.
+				// still going (or the entry waits in e.ready), or the
+				// attempt just recorded its outcome: the claim only
+				// renewed the lease. The delivery gives the entry back
+				// when it ends.
 				continue
 			}
 			e.ready = append(e.ready, claimed{entry: en, at: now})
@@ -164,12 +170,21 @@ func (e *Engine) progressSignal() <-chan struct{} {
 
 // deliver makes one attempt at a claimed entry and records its outcome.
 func (e *Engine) deliver(en executionlog.Entry) {
+	var pendingAt time.Time // when the entry is due again, if it stays pending
 	defer func() {
 		e.mu.Lock()
 		delete(e.inflight, en.ID)
+		renewed := e.renewed[en.ID]
+		delete(e.renewed, en.ID)
 		close(e.progress)
 		e.progress = make(chan struct{})
 		e.mu.Unlock()
+		if renewed && !pendingAt.IsZero() {
+			// The dispatcher claimed the entry again while this attempt
+			// was ending: give it back so that it is due on time, not
+			// when that lease ends.
+			e.giveBack(en, pendingAt)
+		}
 		<-e.slots
 		e.deliveries.Done()
 		e.nudge()
@@ -193,10 +208,14 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			// counted.
 			e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: retryAt, Note: note}, attrs)
 			e.scheduleWake(retryAt)
+			pendingAt = retryAt
 			return
 		}
 		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{host: hostOf(en.URL), attempt: number, header: req.Header})
 		resp, err = e.sender.Send(sctx, req)
+		if err == nil && resp == nil {
+			err = errNoResponse
+		}
 		e.tel.endAttempt(sctx, span, resp, err)
 		o := classify(resp, err)
 		if err != nil && ctx.Err() != nil {
@@ -209,10 +228,14 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		// The engine is stopping, gave up waiting, and cut the attempt
 		// short: leave the entry pending, with no attempt counted, for the
 		// next engine. An attempt that got its answer is recorded.
-		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()}, attrs)
+		pendingAt = e.now()
+		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: pendingAt}, attrs)
 		return
 	}
 	u := e.outcome(number, number-en.SeriesStart, started, resp, err)
+	if u.Status == executionlog.StatusPending {
+		pendingAt = u.NextAttemptAt
+	}
 	if e.update(en, u, attrs) && u.Status != executionlog.StatusPending {
 		e.tel.ended(ctx, u.Status)
 	}
@@ -331,4 +354,22 @@ func (h *timeHeap) Pop() any {
 	t := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return t
+}
+
+// errNoResponse stands in for the answer of a Sender that broke its
+// contract by returning neither a response nor an error.
+var errNoResponse = errors.New("tickethooks: sender returned no response and no error")
+
+// giveBack releases an entry this engine holds, due at, with no attempt
+// counted. Unlike a release after an attempt, the entry may already be
+// free (its lease renewed and then released by the attempt's own update),
+// so a lost lease is expected and not reported.
+func (e *Engine) giveBack(en executionlog.Entry, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.log.Update(ctx, executionlog.Update{ID: en.ID, Owner: e.owner, Status: executionlog.StatusPending, NextAttemptAt: at, Now: e.now()})
+	if err != nil && !errors.Is(err, executionlog.ErrLeaseLost) {
+		e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: giving back a renewed claim failed; the entry is due when its lease ends",
+			slog.String("entry_id", en.ID), slog.String("log_error", err.Error()))
+	}
 }

@@ -200,7 +200,6 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 			return now.Add(min(time.Second, d.policy.CoolDown)), fmt.Sprintf("destination %s is being probed after %d consecutive failures",
 				key, st.failures), false
 		}
-		st.probing = true
 	}
 	if st.inFlight >= d.policy.MaxInFlight {
 		at := now.Add(busyWait)
@@ -214,6 +213,9 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 			st.nextBusy = at.Add(busyWait / time.Duration(d.policy.MaxInFlight))
 		}
 		return at, "", false
+	}
+	if !st.openUntil.IsZero() {
+		st.probing = true // this delivery is the probe
 	}
 	st.inFlight++
 	return time.Time{}, "", true

@@ -86,8 +86,10 @@ type Config struct {
 
 	// Lease is how long a claimed entry stays reserved for this engine.
 	// If the engine dies mid-attempt, another engine may retry the entry
-	// after the lease ends; it must be longer than one attempt can take.
-	// Defaults to 1 minute.
+	// after the lease ends. An entry claimed ahead of a free worker may
+	// wait up to half the lease before its attempt starts, so the lease
+	// must be more than twice as long as one attempt can take. Defaults to
+	// 1 minute.
 	Lease time.Duration
 
 	// Destinations configures the circuit breaker and the concurrency
@@ -152,6 +154,7 @@ type Engine struct {
 	progress chan struct{}   // closed and replaced whenever a delivery ends
 	retryAt  timeHeap        // due times of retries this engine scheduled
 	inflight map[string]bool // ids of the entries claimed and not yet done
+	renewed  map[string]bool // ids claimed again while in flight
 	ready    []claimed       // claimed ahead of free workers; the dispatcher's own
 
 	closing    chan struct{} // closed when Close begins
@@ -251,6 +254,7 @@ func New(cfg Config) (*Engine, error) {
 		onDestination: cfg.OnDestination,
 		progress:      make(chan struct{}),
 		inflight:      map[string]bool{},
+		renewed:       map[string]bool{},
 		closing:       make(chan struct{}),
 		runCtx:        runCtx,
 		cancelRun:     cancel,

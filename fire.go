@@ -58,14 +58,11 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	if after == nil {
 		return ErrNilTicket
 	}
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return ErrClosed
+	ctx, done, err := e.begin(ctx)
+	if err != nil {
+		return err
 	}
-	e.calls.Add(1)
-	e.mu.Unlock()
-	defer e.calls.Done()
+	defer done()
 
 	fired, err := e.evaluate(ctx, before, after)
 	if err != nil || len(fired) == 0 {
@@ -85,8 +82,10 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 				slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
 				slog.Int("ticket_id", en.TicketID), slog.String("event", en.Event))
 		}
-		e.tel.pending.Add(ctx, int64(len(entries)))
 		if tx == nil {
+			// Entries written in a transaction may yet roll back: the
+			// pending count takes only committed ones.
+			e.tel.pending.Add(ctx, int64(len(entries)))
 			e.nudge()
 		}
 	}

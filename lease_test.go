@@ -2,6 +2,7 @@ package tickethooks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -118,5 +119,59 @@ func TestCloseReleasesEntriesClaimedAhead(t *testing.T) {
 		if en.Status != executionlog.StatusPending || en.LeaseOwner != "" || len(en.Attempts) != 0 {
 			t.Errorf("trigger %s: %s, lease %q, %d attempts; want pending, unleased, no attempt", en.TriggerID, en.Status, en.LeaseOwner, len(en.Attempts))
 		}
+	}
+}
+
+// A retry that falls due while its attempt is still ending (here, in a slow
+// OnDestination callback) may be claimed again by the engine's own
+// dispatcher; it must not then sit leased and idle for the whole lease.
+func TestRetryClaimedWhileAttemptEndsIsNotStranded(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 503, 200)
+	var once sync.Once
+	e, log := newEngine(t, tickethooks.Config{
+		Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)),
+		Retry:    fastRetry(3),
+		Lease:    time.Hour, // a stranded entry would wait this long
+		Destinations: tickethooks.DestinationPolicy{
+			FailingThreshold: 1, // an event after every failure
+		},
+		OnDestination: func(tickethooks.DestinationEvent) {
+			once.Do(func() { time.Sleep(300 * time.Millisecond) }) // the retry falls due meanwhile
+		},
+	})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	en := waitSettled(t, log, 1)[0]
+	if en.Status != executionlog.StatusSucceeded || len(en.Attempts) != 2 {
+		t.Errorf("entry is %s after %d attempts, want succeeded after 2", en.Status, len(en.Attempts))
+	}
+}
+
+// Close returns soon after its context ends even while a host action runs:
+// the action's context ends with it.
+func TestCloseCancelsHostActionsWhenGivingUp(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	notes := tickethooks.NoteWriterFunc(func(ctx context.Context, _ tickethooks.ActionCall, _ string) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	e, _ := newEngine(t, tickethooks.Config{
+		Triggers: loadTriggers(t, `[{"id": "n", "actions": [{"type": "note", "text": "hi"}]}]`),
+		Notes:    notes,
+	})
+	called := make(chan error, 1)
+	go func() { called <- e.OnTicketChange(context.Background(), nil, ticket("New")) }()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.Close(ctx); err != context.DeadlineExceeded {
+		t.Errorf("Close = %v, want context.DeadlineExceeded", err)
+	}
+	if err := <-called; !errors.Is(err, tickethooks.ErrAction) || !errors.Is(err, context.Canceled) {
+		t.Errorf("OnTicketChange = %v, want ErrAction wrapping context.Canceled", err)
 	}
 }

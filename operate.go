@@ -22,15 +22,23 @@ const MaxRedeliverMatching = 1000
 const TestEvent = "test"
 
 // begin registers a call that Close waits for, or returns ErrClosed. The
+// call runs with the returned context, which also ends when Close gives up
+// waiting, so that Close returns soon after its own context ends; the
 // caller runs the returned function when the call ends.
-func (e *Engine) begin() (func(), error) {
+func (e *Engine) begin(ctx context.Context) (context.Context, func(), error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	e.calls.Add(1)
-	return e.calls.Done, nil
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(e.runCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		e.calls.Done()
+	}, nil
 }
 
 // Redeliver sends a finished delivery again: the log entry with the given
@@ -47,7 +55,7 @@ func (e *Engine) begin() (func(), error) {
 // ErrNotRedeliverable for an entry recorded by TestWebhook, and ErrClosed
 // after Close.
 func (e *Engine) Redeliver(ctx context.Context, id string) error {
-	done, err := e.begin()
+	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -62,6 +70,7 @@ func (e *Engine) Redeliver(ctx context.Context, id string) error {
 	if err := e.log.Redeliver(ctx, id, e.now()); err != nil {
 		return fmt.Errorf("tickethooks: redeliver: %w", err)
 	}
+	e.tel.pending.Add(ctx, 1)
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redelivery queued",
 		slog.String("entry_id", id), slog.String("trigger_id", en.TriggerID), slog.Int("ticket_id", en.TicketID))
 	e.nudge()
@@ -86,7 +95,7 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 		return 0, fmt.Errorf("tickethooks: redeliver matching: limit %d must be positive", limit)
 	}
 	limit = min(limit, MaxRedeliverMatching)
-	done, err := e.begin()
+	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -117,6 +126,7 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 			switch {
 			case err == nil:
 				n++
+				e.tel.pending.Add(ctx, 1)
 			case errors.Is(err, executionlog.ErrNotFinished), errors.Is(err, executionlog.ErrNotFound):
 				continue
 			default:
@@ -163,7 +173,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 	if err := checkTestAction(action); err != nil {
 		return nil, err
 	}
-	done, err := e.begin()
+	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -179,15 +189,12 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 		return nil, fmt.Errorf("tickethooks: test webhook: sample packet of %d bytes exceeds the %d-byte MaxBodySize; not sent", len(body), e.maxBody)
 	}
 
-	// The send ends early when Close gives up waiting.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(e.runCtx, cancel)
-	defer stop()
-
 	started := e.now()
 	id := executionlog.NewID(started)
-	resp, sendErr := e.sender.Send(sctx, webhookRequest(id, action, body, 1))
+	resp, sendErr := e.sender.Send(ctx, webhookRequest(id, action, body, 1))
+	if sendErr == nil && resp == nil {
+		sendErr = errNoResponse
+	}
 	if errors.Is(sendErr, webhook.ErrInvalidRequest) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidAction, sendErr)
 	}
