@@ -105,7 +105,7 @@ func (e *Engine) startReady() {
 		e.ready[0] = claimed{}
 		e.ready = e.ready[1:]
 		if e.now().Sub(c.at) > e.lease/2 {
-			e.release(c.entry)
+			e.dropReady(c.entry)
 			continue
 		}
 		e.slots <- struct{}{}
@@ -121,16 +121,15 @@ func (e *Engine) startReady() {
 // engine stops.
 func (e *Engine) releaseReady() {
 	for _, c := range e.ready {
-		e.release(c.entry)
+		e.dropReady(c.entry)
 	}
 	e.ready = nil
 }
 
-// release gives a claimed entry back to the log, due now, with no attempt
-// counted.
-func (e *Engine) release(en executionlog.Entry) {
-	e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: e.now()},
-		[]slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID), slog.Int("ticket_id", en.TicketID)})
+// dropReady puts an entry claimed ahead back in the log, due now, and
+// forgets it.
+func (e *Engine) dropReady(en executionlog.Entry) {
+	e.putBack(en, e.now(), "")
 	e.mu.Lock()
 	delete(e.inflight, en.ID)
 	e.mu.Unlock()
@@ -178,12 +177,15 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		delete(e.renewed, en.ID)
 		close(e.progress)
 		e.progress = make(chan struct{})
+		if !pendingAt.IsZero() {
+			heap.Push(&e.retryAt, pendingAt) // wake the dispatcher when it is due
+		}
 		e.mu.Unlock()
 		if renewed && !pendingAt.IsZero() {
 			// The dispatcher claimed the entry again while this attempt
 			// was ending: give it back so that it is due on time, not
 			// when that lease ends.
-			e.giveBack(en, pendingAt)
+			e.putBack(en, pendingAt, "")
 		}
 		<-e.slots
 		e.deliveries.Done()
@@ -206,9 +208,8 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		if !ok {
 			// The destination is paused or busy: wait, with no attempt
 			// counted.
-			e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: retryAt, Note: note}, attrs)
-			e.scheduleWake(retryAt)
 			pendingAt = retryAt
+			e.putBack(en, pendingAt, note)
 			return
 		}
 		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{host: hostOf(en.URL), attempt: number, header: req.Header})
@@ -229,7 +230,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		// short: leave the entry pending, with no attempt counted, for the
 		// next engine. An attempt that got its answer is recorded.
 		pendingAt = e.now()
-		e.update(en, executionlog.Update{Status: executionlog.StatusPending, NextAttemptAt: pendingAt}, attrs)
+		e.putBack(en, pendingAt, "")
 		return
 	}
 	u := e.outcome(number, number-en.SeriesStart, started, resp, err)
@@ -266,7 +267,6 @@ func (e *Engine) outcome(number, inSeries int, started time.Time, resp *webhook.
 		if delay, retry := e.retry.Next(inSeries, resp, err, e.nowFunc()); retry {
 			u.Status = executionlog.StatusPending
 			u.NextAttemptAt = e.now().Add(delay)
-			e.scheduleWake(u.NextAttemptAt)
 			return u
 		}
 	}
@@ -302,9 +302,9 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	return req, nil
 }
 
-// update writes the outcome of a delivery and reports whether the log took
-// it. It uses a context of its own so that an engine stopping mid-attempt
-// still records that the entry is free.
+// update writes the outcome of an attempt and reports whether the log took
+// it. It uses a context of its own so that the outcome of an attempt that
+// ended as the engine stops is still recorded.
 func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) bool {
 	u.ID, u.Owner, u.Now = en.ID, e.owner, e.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -317,8 +317,6 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 	case err != nil:
 		level, msg = slog.LevelError, "tickethooks: recording the attempt failed; the delivery will be retried when its lease expires"
 		attrs = append(attrs, slog.String("log_error", err.Error()))
-	case u.Attempt == nil:
-		msg = "tickethooks: delivery released at shutdown"
 	case u.Status == executionlog.StatusPending:
 		level, msg = slog.LevelWarn, "tickethooks: webhook attempt failed; will retry"
 		attrs = append(attrs, slog.Time("next_attempt_at", u.NextAttemptAt))
@@ -333,13 +331,6 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 	}
 	e.logger.LogAttrs(ctx, level, msg, attrs...)
 	return err == nil
-}
-
-// scheduleWake makes the dispatcher wake at t.
-func (e *Engine) scheduleWake(t time.Time) {
-	e.mu.Lock()
-	heap.Push(&e.retryAt, t)
-	e.mu.Unlock()
 }
 
 // timeHeap is a min-heap of times.
@@ -360,16 +351,25 @@ func (h *timeHeap) Pop() any {
 // contract by returning neither a response nor an error.
 var errNoResponse = errors.New("tickethooks: sender returned no response and no error")
 
-// giveBack releases an entry this engine holds, due at, with no attempt
-// counted. Unlike a release after an attempt, the entry may already be
-// free (its lease renewed and then released by the attempt's own update),
-// so a lost lease is expected and not reported.
-func (e *Engine) giveBack(en executionlog.Entry, at time.Time) {
+// putBack returns an entry this engine holds to the log, pending and due
+// at, with no attempt counted; note says why it waits, if not for a retry.
+// The lease may already be gone (a renewed claim that the attempt's own
+// update released), so a lost lease is not reported.
+func (e *Engine) putBack(en executionlog.Entry, at time.Time, note string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := e.log.Update(ctx, executionlog.Update{ID: en.ID, Owner: e.owner, Status: executionlog.StatusPending, NextAttemptAt: at, Now: e.now()})
-	if err != nil && !errors.Is(err, executionlog.ErrLeaseLost) {
-		e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: giving back a renewed claim failed; the entry is due when its lease ends",
-			slog.String("entry_id", en.ID), slog.String("log_error", err.Error()))
+	err := e.log.Update(ctx, executionlog.Update{ID: en.ID, Owner: e.owner, Status: executionlog.StatusPending,
+		NextAttemptAt: at, Note: note, Now: e.now()})
+	attrs := []slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
+		slog.Int("ticket_id", en.TicketID), slog.Time("next_attempt_at", at)}
+	switch {
+	case err == nil:
+		if note != "" {
+			attrs = append(attrs, slog.String("note", note))
+		}
+		e.logger.LogAttrs(ctx, slog.LevelDebug, "tickethooks: delivery put back", attrs...)
+	case !errors.Is(err, executionlog.ErrLeaseLost):
+		e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: putting a delivery back failed; it is due again when its lease ends",
+			append(attrs, slog.String("log_error", err.Error()))...)
 	}
 }

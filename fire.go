@@ -49,11 +49,6 @@ func (e *Engine) OnTicketChangeTx(ctx context.Context, tx *sql.Tx, before, after
 	return e.onTicketChange(ctx, tx, before, after)
 }
 
-// firing is one trigger that fired on a change.
-type firing struct {
-	trigger *trigger.Trigger
-}
-
 func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket) error {
 	if after == nil {
 		return ErrNilTicket
@@ -64,12 +59,13 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	}
 	defer done()
 
-	fired, err := e.evaluate(ctx, before, after)
+	ev := trigger.NewEvent(before, after)
+	fired, err := e.evaluate(ctx, ev)
 	if err != nil || len(fired) == 0 {
 		return err
 	}
 	e.tel.fired.Add(ctx, int64(len(fired)))
-	entries, err := e.entries(fired, before, after)
+	entries, err := e.entries(fired, ev)
 	if err != nil {
 		return err
 	}
@@ -94,14 +90,14 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 
 // evaluate returns the triggers that fire on the change, in order, skipping
 // the ones that already fired earlier in the same chain of calls.
-func (e *Engine) evaluate(ctx context.Context, before, after *payload.Ticket) ([]firing, error) {
+func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Trigger, error) {
+	after := ev.After
 	triggers, err := e.triggers.ForTicket(ctx, after)
 	if err != nil {
 		return nil, fmt.Errorf("tickethooks: loading triggers for ticket %d: %w", after.Id, err)
 	}
 	chain := firedInChain(ctx)
-	ev := trigger.NewEvent(before, after)
-	var fired []firing
+	var fired []*trigger.Trigger
 	for _, t := range triggers {
 		if chain[t.ID] {
 			continue
@@ -113,7 +109,7 @@ func (e *Engine) evaluate(ctx context.Context, before, after *payload.Ticket) ([
 			continue
 		}
 		if ok {
-			fired = append(fired, firing{trigger: t})
+			fired = append(fired, t)
 		}
 	}
 	return fired, nil
@@ -122,35 +118,32 @@ func (e *Engine) evaluate(ctx context.Context, before, after *payload.Ticket) ([
 // entries builds one pending entry per webhook action of the fired
 // triggers. The packet is encoded once per trigger, with that trigger's
 // WebhookEvents.
-func (e *Engine) entries(fired []firing, before, after *payload.Ticket) ([]*executionlog.Entry, error) {
+func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*executionlog.Entry, error) {
 	now := e.now()
-	event := "updated"
-	if before == nil {
-		event = "created"
-	}
+	after := ev.After
 	var entries []*executionlog.Entry
-	for _, f := range fired {
+	for _, t := range fired {
 		var body []byte
-		for i, a := range f.trigger.Actions {
+		for i, a := range t.Actions {
 			if a.Type != trigger.ActionWebhook {
 				continue
 			}
 			if body == nil {
 				packet := *after
-				packet.WebhookEvents = f.trigger.WebhookEvents()
+				packet.WebhookEvents = t.WebhookEvents()
 				var err error
 				if body, err = payload.Encode(&packet); err != nil {
-					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, f.trigger.ID, err)
+					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, t.ID, err)
 				}
 			}
 			id := executionlog.NewID(now)
 			entries = append(entries, &executionlog.Entry{
 				ID:             id,
-				TriggerID:      f.trigger.ID,
-				TriggerName:    f.trigger.Name,
+				TriggerID:      t.ID,
+				TriggerName:    t.Name,
 				ActionIndex:    i,
 				TicketID:       after.Id,
-				Event:          event,
+				Event:          ev.Kind(),
 				URL:            a.URL,
 				RequestHeaders: loggedHeaders(a, id),
 				RequestBody:    body,
@@ -194,23 +187,23 @@ func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.En
 // runActions runs the note and custom actions of the fired triggers in
 // order. The context handed to them records the fired triggers, so a
 // handler that changes the ticket again does not fire them a second time.
-func (e *Engine) runActions(ctx context.Context, fired []firing, before, after *payload.Ticket) error {
+func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, before, after *payload.Ticket) error {
 	ids := make([]string, len(fired))
-	for i, f := range fired {
-		ids[i] = f.trigger.ID
+	for i, t := range fired {
+		ids[i] = t.ID
 	}
 	actx := withFired(ctx, ids)
 	var errs []error
-	for _, f := range fired {
-		for i, a := range f.trigger.Actions {
+	for _, t := range fired {
+		for i, a := range t.Actions {
 			if a.Type == trigger.ActionWebhook {
 				continue
 			}
-			call := ActionCall{Trigger: f.trigger, Index: i, Action: a, Before: before, After: after}
+			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after}
 			if err := e.runAction(actx, call); err != nil {
-				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, f.trigger.ID, i, a.Type, err)
+				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, t.ID, i, a.Type, err)
 				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: action failed",
-					slog.String("trigger_id", f.trigger.ID), slog.Int("ticket_id", after.Id),
+					slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id),
 					slog.Int("action", i), slog.String("type", a.Type), slog.String("error", err.Error()))
 				errs = append(errs, err)
 			}
