@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/google/btree"
 )
 
 // DefaultMaxEntries is the default capacity of a Memory log.
@@ -37,15 +39,21 @@ type Memory struct {
 	max int
 
 	mu sync.RWMutex
-	// sorted holds every entry in ascending (CreatedAt, ID) order.
-	sorted []*Entry
 	// byID indexes every entry by ID.
 	byID map[string]*Entry
-	// queue holds the pending entries in ascending (NextAttemptAt, ID)
-	// order, so Claim reads the due ones first and never scans finished
-	// entries.
-	queue []*Entry
+	// all holds every entry in (CreatedAt, ID) order, for Query.
+	all *btree.BTreeG[*Entry]
+	// queue holds the pending entries in (NextAttemptAt, ID) order, so
+	// Claim reads the due ones first and never scans finished entries.
+	queue *btree.BTreeG[*Entry]
+	// done holds the finished entries in (CreatedAt, ID) order, so that
+	// Add evicts the oldest of them without scanning the pending ones.
+	done *btree.BTreeG[*Entry]
 }
+
+// treeDegree is the degree of the log's B-trees: nodes of up to 63
+// entries keep inserts and deletes at a few cache lines each.
+const treeDegree = 32
 
 var _ Log = (*Memory)(nil)
 
@@ -54,9 +62,13 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
 	}
+	byCreated := func(a, b *Entry) bool { return compareEntries(a, b) < 0 }
 	return &Memory{
-		max:  opts.MaxEntries,
-		byID: make(map[string]*Entry),
+		max:   opts.MaxEntries,
+		byID:  make(map[string]*Entry),
+		all:   btree.NewG(treeDegree, byCreated),
+		queue: btree.NewG(treeDegree, func(a, b *Entry) bool { return compareDue(a, b) < 0 }),
+		done:  btree.NewG(treeDegree, byCreated),
 	}
 }
 
@@ -89,15 +101,12 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 		seen[e.ID] = struct{}{}
 	}
 
-	if over := len(m.sorted) + len(entries) - m.max; over > 0 {
-		finished := len(m.sorted) - len(m.queue)
-		if over > finished {
+	if over := m.all.Len() + len(entries) - m.max; over > 0 {
+		if over > m.done.Len() {
 			return fmt.Errorf("%w: adding %d entries to %d of at most %d, of which %d are pending",
-				ErrFull, len(entries), len(m.sorted), m.max, len(m.queue))
+				ErrFull, len(entries), m.all.Len(), m.max, m.queue.Len())
 		}
-		// Evict a batch (1/64 of the log) at a time, so that a full log
-		// does not scan every entry on every Add.
-		m.evict(min(max(over, m.max/64), finished))
+		m.evict(over)
 	}
 
 	for _, e := range entries {
@@ -108,12 +117,9 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 		}
 		toUTC(&c)
 		p := &c
-		i, _ := slices.BinarySearchFunc(m.sorted, p, compareEntries)
-		m.sorted = slices.Insert(m.sorted, i, p)
+		m.all.ReplaceOrInsert(p)
 		m.byID[p.ID] = p
-		if p.Status == StatusPending {
-			m.enqueue(p)
-		}
+		m.file(p)
 	}
 	return nil
 }
@@ -138,17 +144,24 @@ func validateNew(e *Entry) error {
 // evict removes the n oldest finished entries. The caller holds m.mu and
 // has checked that there are at least n finished entries.
 func (m *Memory) evict(n int) {
-	kept := m.sorted[:0]
-	for _, e := range m.sorted {
-		if n > 0 && e.Status != StatusPending {
-			delete(m.byID, e.ID)
-			n--
-			continue
+	for range n {
+		e, ok := m.done.DeleteMin()
+		if !ok {
+			return
 		}
-		kept = append(kept, e)
+		m.all.Delete(e)
+		delete(m.byID, e.ID)
 	}
-	clear(m.sorted[len(kept):])
-	m.sorted = kept
+}
+
+// file puts e in the queue when it is pending and among the finished
+// entries otherwise. The caller holds m.mu.
+func (m *Memory) file(e *Entry) {
+	if e.Status == StatusPending {
+		m.queue.ReplaceOrInsert(e)
+	} else {
+		m.done.ReplaceOrInsert(e)
+	}
 }
 
 // Claim leases up to c.Limit due pending entries to c.Owner, ordered by
@@ -178,16 +191,16 @@ func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 	// scan skips at most the entries being worked on.
 	var out []Entry
 	until := now.Add(c.Lease)
-	for _, e := range m.queue {
+	m.queue.Ascend(func(e *Entry) bool {
 		if len(out) == c.Limit || e.NextAttemptAt.After(now) {
-			break
+			return false
 		}
-		if e.LeaseOwner != "" && e.LeaseUntil.After(now) {
-			continue
+		if e.LeaseOwner == "" || !e.LeaseUntil.After(now) {
+			e.LeaseOwner, e.LeaseUntil = c.Owner, until
+			out = append(out, copyEntry(e))
 		}
-		e.LeaseOwner, e.LeaseUntil = c.Owner, until
-		out = append(out, copyEntry(e))
-	}
+		return true
+	})
 	return out, nil
 }
 
@@ -221,7 +234,7 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 		return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
 	}
 
-	m.dequeue(e)
+	m.queue.Delete(e) // before NextAttemptAt, its key, changes
 	if u.Attempt != nil {
 		a := *u.Attempt
 		a.StartedAt = a.StartedAt.UTC()
@@ -235,9 +248,7 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
 	e.Note = u.Note
 	e.UpdatedAt = u.Now.UTC()
-	if e.Status == StatusPending {
-		m.enqueue(e)
-	}
+	m.file(e)
 	return nil
 }
 
@@ -260,28 +271,15 @@ func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error 
 		return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
 	}
 	now = now.UTC()
+	m.done.Delete(e)
 	e.Status = StatusPending
 	e.SeriesStart = len(e.Attempts)
 	e.NextAttemptAt = now
 	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
 	e.Note = ""
 	e.UpdatedAt = now
-	m.enqueue(e)
+	m.file(e)
 	return nil
-}
-
-// enqueue inserts the pending entry e into m.queue. The caller holds m.mu.
-func (m *Memory) enqueue(e *Entry) {
-	i, _ := slices.BinarySearchFunc(m.queue, e, compareDue)
-	m.queue = slices.Insert(m.queue, i, e)
-}
-
-// dequeue removes the pending entry e from m.queue; e's NextAttemptAt and
-// ID must not have changed since it was enqueued. The caller holds m.mu.
-func (m *Memory) dequeue(e *Entry) {
-	if i, ok := slices.BinarySearchFunc(m.queue, e, compareDue); ok {
-		m.queue = slices.Delete(m.queue, i, i+1)
-	}
 }
 
 // compareDue orders pending entries by NextAttemptAt and then ID.
@@ -322,40 +320,45 @@ func (m *Memory) Query(ctx context.Context, f Filter) (Page, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 
-	// Entries in m.sorted[lo:hi] are in the time range and before the
-	// cursor; scan them from the newest.
-	lo, hi := 0, len(m.sorted)
-	if !f.From.IsZero() {
-		lo, _ = slices.BinarySearchFunc(m.sorted, f.From, func(e *Entry, t time.Time) int {
-			return e.CreatedAt.Compare(t)
-		})
-	}
+	// Scan the entries before the upper bound (the end of the time range
+	// or the cursor, whichever is first), newest first, down to the
+	// start of the time range.
+	var upper *Entry
 	if !f.To.IsZero() {
-		hi, _ = slices.BinarySearchFunc(m.sorted, f.To, func(e *Entry, t time.Time) int {
-			return e.CreatedAt.Compare(t)
-		})
+		upper = &Entry{CreatedAt: f.To} // before every entry created at To
 	}
 	if f.Cursor != "" {
 		at, id, err := DecodeCursor(f.Cursor)
 		if err != nil {
 			return Page{}, err
 		}
-		pos, _ := slices.BinarySearchFunc(m.sorted, &Entry{CreatedAt: at, ID: id}, compareEntries)
-		hi = min(hi, pos)
+		if c := (&Entry{CreatedAt: at, ID: id}); upper == nil || compareEntries(c, upper) < 0 {
+			upper = c
+		}
 	}
-
 	var page Page
-	for i := hi - 1; i >= lo; i-- {
-		e := m.sorted[i]
+	visit := func(e *Entry) bool {
+		if upper != nil && compareEntries(e, upper) >= 0 {
+			return true // the bound itself
+		}
+		if !f.From.IsZero() && e.CreatedAt.Before(f.From) {
+			return false
+		}
 		if !matches(e, f) {
-			continue
+			return true
 		}
 		if len(page.Entries) == f.Limit {
 			last := page.Entries[len(page.Entries)-1]
 			page.Next = EncodeCursor(last.CreatedAt, last.ID)
-			break
+			return false
 		}
 		page.Entries = append(page.Entries, copyEntry(e))
+		return true
+	}
+	if upper != nil {
+		m.all.DescendLessOrEqual(upper, visit)
+	} else {
+		m.all.Descend(visit)
 	}
 	return page, nil
 }
