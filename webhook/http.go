@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/internal/httpheader"
+	"github.com/tickethooks/tickethooks/internal/urlcache"
 )
 
 // Defaults of HTTPSenderConfig.
@@ -374,7 +375,7 @@ func readBody(body io.Reader, limit int64) ([]byte, bool, error) {
 // parseURL parses an absolute http or https URL. When raw parses but is
 // not such a URL, it returns the parsed URL with the error.
 func parseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
+	u, err := urlcache.Parse(raw) // shared: read only
 	if err != nil {
 		// The url.Error would repeat raw, password included; its cause
 		// names only the offending part.
