@@ -15,11 +15,13 @@ import (
 )
 
 // dispatch claims due entries from the log whenever a worker slot is free,
-// and starts one delivery goroutine per claimed entry. It wakes when nudged
+// and hands each claimed entry to a worker. It wakes when nudged
 // (new entries, a delivery ended), when a retry it scheduled falls due, and
-// every PollInterval for entries other engines left.
+// every PollInterval for entries other engines left. When it stops it
+// closes e.work, which ends the workers once their deliveries are done.
 func (e *Engine) dispatch() {
 	defer e.deliveries.Done()
+	defer close(e.work)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -50,7 +52,7 @@ func (e *Engine) claimDue() {
 	for {
 		e.startReady()
 		free := cap(e.slots) - len(e.slots)
-		if free <= 0 || len(e.ready) > 0 {
+		if free <= 0 || e.readyNext < len(e.ready) {
 			return
 		}
 		select {
@@ -100,30 +102,30 @@ func (e *Engine) claimDue() {
 // An entry that waited past half its lease is released instead, so that it
 // is never delivered after another engine could have taken it over.
 func (e *Engine) startReady() {
-	for len(e.ready) > 0 && len(e.slots) < cap(e.slots) {
-		c := e.ready[0]
-		e.ready[0] = claimed{}
-		e.ready = e.ready[1:]
+	for e.readyNext < len(e.ready) && len(e.slots) < cap(e.slots) {
+		c := e.ready[e.readyNext]
+		e.ready[e.readyNext] = claimed{}
+		e.readyNext++
 		if e.now().Sub(c.at) > e.lease/2 {
 			e.dropReady(c.entry)
 			continue
 		}
 		e.slots <- struct{}{}
-		e.deliveries.Add(1)
-		go e.deliver(c.entry)
+		e.work <- c.entry // never blocks: it has room for every slot
 	}
-	if len(e.ready) == 0 {
-		e.ready = nil
+	if e.readyNext == len(e.ready) {
+		// All started: reuse the array for the next claims.
+		e.ready, e.readyNext = e.ready[:0], 0
 	}
 }
 
 // releaseReady gives the entries claimed ahead back to the log when the
 // engine stops.
 func (e *Engine) releaseReady() {
-	for _, c := range e.ready {
+	for _, c := range e.ready[e.readyNext:] {
 		e.dropReady(c.entry)
 	}
-	e.ready = nil
+	e.ready, e.readyNext = nil, 0
 }
 
 // dropReady puts an entry claimed ahead back in the log, due now, and
@@ -160,11 +162,14 @@ func (e *Engine) nudge() {
 	}
 }
 
-// progressSignal returns a channel closed when the next delivery ends.
-func (e *Engine) progressSignal() <-chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.progress
+// worker delivers the entries the dispatcher starts until the dispatcher
+// stops. Workers live as long as the engine, so a delivery
+// starts on a goroutine whose stack has already grown.
+func (e *Engine) worker() {
+	defer e.deliveries.Done()
+	for en := range e.work {
+		e.deliver(en)
+	}
 }
 
 // deliver makes one attempt at a claimed entry and records its outcome.
@@ -175,8 +180,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		delete(e.inflight, en.ID)
 		renewed := e.renewed[en.ID]
 		delete(e.renewed, en.ID)
-		close(e.progress)
-		e.progress = make(chan struct{})
+		e.wakeForRoomLocked()
 		if !pendingAt.IsZero() {
 			heap.Push(&e.retryAt, pendingAt) // wake the dispatcher when it is due
 		}
@@ -188,7 +192,6 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			e.putBack(en, pendingAt, "")
 		}
 		<-e.slots
-		e.deliveries.Done()
 		e.nudge()
 	}()
 	ctx := e.runCtx
@@ -212,7 +215,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			e.putBack(en, pendingAt, note)
 			return
 		}
-		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{host: hostOf(en.URL), attempt: number, header: req.Header})
+		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{url: en.URL, attempt: number, header: req.Header})
 		resp, err = e.sender.Send(sctx, req)
 		if err == nil && resp == nil {
 			err = errNoResponse

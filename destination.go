@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tickethooks/tickethooks/internal/urlcache"
 	"github.com/tickethooks/tickethooks/webhook"
 )
 
@@ -120,7 +120,7 @@ type DestinationEvent struct {
 
 // destinationKey returns the destination of a webhook URL.
 func destinationKey(raw string) string {
-	u, err := url.Parse(raw)
+	u, err := urlcache.Parse(raw)
 	if err != nil {
 		return raw
 	}

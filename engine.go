@@ -148,21 +148,23 @@ type Engine struct {
 
 	onDestination func(DestinationEvent)
 
-	mu       sync.Mutex
-	closed   bool
-	calls    sync.WaitGroup  // OnTicketChange calls in progress
-	progress chan struct{}   // closed and replaced whenever a delivery ends
-	retryAt  timeHeap        // due times of retries this engine scheduled
-	inflight map[string]bool // ids of the entries claimed and not yet done
-	renewed  map[string]bool // ids claimed again while in flight
-	ready    []claimed       // claimed ahead of free workers; the dispatcher's own
+	mu        sync.Mutex
+	closed    bool
+	calls     sync.WaitGroup  // OnTicketChange calls in progress
+	roomLine  []chan struct{} // OnTicketChange calls waiting for room in a full log
+	retryAt   timeHeap        // due times of retries this engine scheduled
+	inflight  map[string]bool // ids of the entries claimed and not yet done
+	renewed   map[string]bool // ids claimed again while in flight
+	ready     []claimed       // claimed ahead of free workers; the dispatcher's own
+	readyNext int             // index in ready of the next entry to start
 
 	closing    chan struct{} // closed when Close begins
 	closeOnce  sync.Once
 	runCtx     context.Context // cancelled when Close gives up waiting
 	cancelRun  context.CancelFunc
-	wake       chan struct{} // nudges the dispatcher
-	slots      chan struct{} // one token per delivery in flight
+	wake       chan struct{}           // nudges the dispatcher
+	slots      chan struct{}           // one token per delivery in flight
+	work       chan executionlog.Entry // claimed entries for the workers; closed by the dispatcher
 	deliveries sync.WaitGroup
 	done       chan struct{} // closed when every goroutine has ended
 }
@@ -252,7 +254,6 @@ func New(cfg Config) (*Engine, error) {
 		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
 
 		onDestination: cfg.OnDestination,
-		progress:      make(chan struct{}),
 		inflight:      map[string]bool{},
 		renewed:       map[string]bool{},
 		closing:       make(chan struct{}),
@@ -260,10 +261,14 @@ func New(cfg Config) (*Engine, error) {
 		cancelRun:     cancel,
 		wake:          make(chan struct{}, 1),
 		slots:         make(chan struct{}, cfg.Workers),
+		work:          make(chan executionlog.Entry, cfg.Workers),
 		done:          make(chan struct{}),
 	}
-	e.deliveries.Add(1)
+	e.deliveries.Add(1 + cfg.Workers)
 	go e.dispatch()
+	for range cfg.Workers {
+		go e.worker()
+	}
 	go func() {
 		<-e.closing
 		e.calls.Wait()

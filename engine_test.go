@@ -474,6 +474,59 @@ func TestQueueFull(t *testing.T) {
 	}
 }
 
+// TestQueueFullWaitersInLine shows that calls waiting for room in a full
+// log all go through as deliveries end, one after another, also when some
+// of them give up while waiting (their turn passes to the next).
+func TestQueueFullWaitersInLine(t *testing.T) {
+	t.Parallel()
+	url, arrived, release := blockingReceiver(t)
+	e, _ := newEngine(t, tickethooks.Config{
+		Triggers: loadTriggers(t, resolvedTrigger(url)),
+		Log:      executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 1}),
+	})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	const waiting, quitting = 8, 4
+	errs := make(chan error, waiting)
+	for range waiting {
+		go func() { errs <- e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")) }()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	quit := make(chan error, quitting)
+	for range quitting {
+		go func() { quit <- e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved")) }()
+	}
+	time.Sleep(20 * time.Millisecond) // let them all find the log full
+	cancel()
+	gaveUp := 0
+	for range quitting {
+		switch err := <-quit; {
+		case errors.Is(err, tickethooks.ErrQueueFull):
+			gaveUp++
+		case err != nil:
+			t.Errorf("cancelled call: err = %v, want nil or ErrQueueFull", err)
+		}
+	}
+	close(release)
+	for range waiting {
+		if err := <-errs; err != nil {
+			t.Errorf("waiting call: %v", err)
+		}
+	}
+	// Every recorded delivery is sent: the first, the waiting calls and
+	// the cancelled ones that got in before giving up.
+	want := 1 + waiting + quitting - gaveUp
+	for i := 1; i < want; i++ {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d deliveries arrived", i, want)
+		}
+	}
+}
+
 func TestCloseDrainsInFlight(t *testing.T) {
 	t.Parallel()
 	url, arrived, release := blockingReceiver(t)

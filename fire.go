@@ -157,33 +157,6 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*execut
 	return entries, nil
 }
 
-// add writes entries to the log, waiting for room while a bounded log is
-// full.
-func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
-	for {
-		progress := e.progressSignal()
-		var err error
-		if tx != nil {
-			err = e.log.(executionlog.TxAdder).AddTx(ctx, tx, entries)
-		} else {
-			err = e.log.Add(ctx, entries)
-		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, executionlog.ErrFull) {
-			return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), err)
-		}
-		select {
-		case <-progress:
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w (%w)", ErrQueueFull, err, ctx.Err())
-		case <-e.closing:
-			return ErrClosed
-		}
-	}
-}
-
 // runActions runs the note and custom actions of the fired triggers in
 // order. The context handed to them records the fired triggers, so a
 // handler that changes the ticket again does not fire them a second time.

@@ -3,7 +3,6 @@ package tickethooks
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/urlcache"
 	"github.com/tickethooks/tickethooks/webhook"
 )
 
@@ -79,7 +79,7 @@ func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req
 		return ctx, span
 	}
 	span.SetAttributes(
-		attribute.String("server.address", req.host),
+		attribute.String("server.address", hostOf(req.url)),
 		attribute.String("http.request.method", http.MethodPost),
 		attribute.Int("tickethooks.attempt", req.attempt),
 		attribute.String("tickethooks.entry_id", en.ID),
@@ -92,7 +92,7 @@ func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req
 
 // httpRequestInfo is what a span needs of a request.
 type httpRequestInfo struct {
-	host    string
+	url     string
 	attempt int
 	header  http.Header
 }
@@ -103,7 +103,7 @@ func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webho
 	if err == nil && resp != nil {
 		class = statusClass(resp.StatusCode)
 		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-		t.latency.Record(ctx, resp.Duration.Seconds(), metric.WithAttributes(attribute.String("status_class", class)))
+		t.latency.Record(ctx, resp.Duration.Seconds(), classAttrs(class))
 		if !resp.Success() {
 			span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
 		}
@@ -111,19 +111,54 @@ func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webho
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
-	t.attempts.Add(ctx, 1, metric.WithAttributes(attribute.String("status_class", class)))
+	t.attempts.Add(ctx, 1, classAttrs(class))
 	span.End()
 }
 
 // ended counts a delivery that reached a final state.
 func (t *telemetry) ended(ctx context.Context, status executionlog.Status) {
-	t.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", string(status))))
+	t.deliveries.Add(ctx, 1, outcomeAttrs(status))
 	t.pending.Add(ctx, -1)
+}
+
+// The attribute sets of the metrics, built once: building a set sorts and
+// hashes its attributes, which every attempt would otherwise pay.
+var (
+	classSets   = attrOptions("status_class", "1xx", "2xx", "3xx", "4xx", "5xx", "error")
+	outcomeSets = attrOptions("outcome", string(executionlog.StatusSucceeded), string(executionlog.StatusFailed),
+		string(executionlog.StatusPending))
+)
+
+// attrOptions returns, for each value, the measurement option that sets
+// the attribute key to it.
+func attrOptions(key string, values ...string) map[string]metric.MeasurementOption {
+	m := make(map[string]metric.MeasurementOption, len(values))
+	for _, v := range values {
+		m[v] = metric.WithAttributeSet(attribute.NewSet(attribute.String(key, v)))
+	}
+	return m
+}
+
+// classAttrs returns the attributes of an attempt whose status class is
+// class.
+func classAttrs(class string) metric.MeasurementOption {
+	if o, ok := classSets[class]; ok {
+		return o
+	}
+	return metric.WithAttributes(attribute.String("status_class", class))
+}
+
+// outcomeAttrs returns the attributes of a delivery that ended in status.
+func outcomeAttrs(status executionlog.Status) metric.MeasurementOption {
+	if o, ok := outcomeSets[string(status)]; ok {
+		return o
+	}
+	return metric.WithAttributes(attribute.String("outcome", string(status)))
 }
 
 // hostOf returns the host of a URL for span attributes.
 func hostOf(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
+	if u, err := urlcache.Parse(raw); err == nil {
 		return u.Hostname()
 	}
 	return ""
