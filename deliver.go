@@ -180,7 +180,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		delete(e.inflight, en.ID)
 		renewed := e.renewed[en.ID]
 		delete(e.renewed, en.ID)
-		e.wakeForRoomLocked()
+		e.madeRoomLocked()
 		if !pendingAt.IsZero() {
 			heap.Push(&e.retryAt, pendingAt) // wake the dispatcher when it is due
 		}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -152,6 +153,8 @@ type Engine struct {
 	closed    bool
 	calls     sync.WaitGroup  // OnTicketChange calls in progress
 	roomLine  []chan struct{} // OnTicketChange calls waiting for room in a full log
+	lineLen   atomic.Int32    // len(roomLine), read without e.mu
+	roomMade  atomic.Uint64   // deliveries ended, each of which may have made room
 	retryAt   timeHeap        // due times of retries this engine scheduled
 	inflight  map[string]bool // ids of the entries claimed and not yet done
 	renewed   map[string]bool // ids claimed again while in flight

@@ -13,37 +13,48 @@ import (
 // add writes entries to the log, waiting for room while a bounded log is
 // full.
 //
-// Calls that find the log full wait in line: each delivery that ends wakes
-// the call that has waited longest, and a call that then finds room wakes
-// the next, since the delivery may have freed more than one place. A full
-// log so costs one refused Add per delivery, not one per waiting call.
+// Calls that find the log full wait in line, and new calls join the line
+// while it is not empty: each delivery that ends gives the longest-waiting
+// call its turn, and a call whose turn came passes it on to the next once
+// it has added its entries, since the delivery may have freed more than
+// one place. A full log so costs about one refused Add per delivery, not
+// one per waiting call.
 func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
-	err := e.tryAdd(ctx, tx, entries)
-	for errors.Is(err, executionlog.ErrFull) {
-		// Wait in line first, then try again: room made between the
-		// refusal and now is not missed.
-		turn := e.waitForRoom()
-		if err = e.tryAdd(ctx, tx, entries); !errors.Is(err, executionlog.ErrFull) {
-			e.leaveLine(turn, err == nil)
-			break
+	full := executionlog.ErrFull // the log's last refusal
+	turn := false                // whether this call's turn came
+	for {
+		made := e.roomMade.Load()
+		var err error
+		if turn || e.lineLen.Load() == 0 {
+			err = e.tryAdd(ctx, tx, entries)
+		} else {
+			err = full // wait behind the calls already in line
+		}
+		if !errors.Is(err, executionlog.ErrFull) {
+			if turn {
+				e.wakeForRoom() // pass the turn on
+			}
+			if err != nil {
+				return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), err)
+			}
+			return nil
+		}
+		full, turn = err, false
+		wait := e.waitForRoom(made)
+		if wait == nil {
+			continue // room was made since the try
 		}
 		select {
-		case <-turn:
+		case <-wait:
+			turn = true
 		case <-ctx.Done():
-			e.leaveLine(turn, false)
-			return fmt.Errorf("%w: %w (%w)", ErrQueueFull, err, ctx.Err())
+			e.leaveLine(wait)
+			return fmt.Errorf("%w: %w (%w)", ErrQueueFull, full, ctx.Err())
 		case <-e.closing:
-			e.leaveLine(turn, false)
+			e.leaveLine(wait)
 			return ErrClosed
 		}
-		if err = e.tryAdd(ctx, tx, entries); !errors.Is(err, executionlog.ErrFull) {
-			e.wakeForRoom() // pass the turn on
-		}
 	}
-	if err != nil {
-		return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), err)
-	}
-	return nil
 }
 
 // tryAdd writes entries to the log once, in tx when it is not nil.
@@ -55,16 +66,30 @@ func (e *Engine) tryAdd(ctx context.Context, tx *sql.Tx, entries []*executionlog
 }
 
 // waitForRoom puts a call at the end of the line of calls waiting for room
-// in the log and returns the channel closed when its turn comes.
-func (e *Engine) waitForRoom() chan struct{} {
-	turn := make(chan struct{})
+// in the log and returns the channel closed when its turn comes, or nil
+// when room was made since e.roomMade was made.
+func (e *Engine) waitForRoom(made uint64) chan struct{} {
 	e.mu.Lock()
-	e.roomLine = append(e.roomLine, turn)
-	e.mu.Unlock()
-	return turn
+	defer e.mu.Unlock()
+	if e.roomMade.Load() != made {
+		return nil
+	}
+	wait := make(chan struct{})
+	e.roomLine = append(e.roomLine, wait)
+	e.lineLen.Add(1)
+	return wait
 }
 
-// wakeForRoom wakes the call that has waited longest for room, if any.
+// madeRoomLocked notes that a delivery ended, which may have made room in
+// the log, and gives the longest-waiting call its turn. The caller holds
+// e.mu.
+func (e *Engine) madeRoomLocked() {
+	e.roomMade.Add(1)
+	e.wakeForRoomLocked()
+}
+
+// wakeForRoom gives the call that has waited longest for room its turn, if
+// any call waits.
 func (e *Engine) wakeForRoom() {
 	e.mu.Lock()
 	e.wakeForRoomLocked()
@@ -79,22 +104,21 @@ func (e *Engine) wakeForRoomLocked() {
 	close(e.roomLine[0])
 	e.roomLine[0] = nil
 	e.roomLine = e.roomLine[1:]
+	e.lineLen.Add(-1)
 	if len(e.roomLine) == 0 {
 		e.roomLine = nil
 	}
 }
 
-// leaveLine takes a call that stops waiting out of the line. A turn that
-// came already is passed on to the next call, as is one of a call that
-// found room (added), which may not have taken all of it.
-func (e *Engine) leaveLine(turn chan struct{}, added bool) {
+// leaveLine takes a call that stops waiting out of the line. If its turn
+// came already, the turn passes to the next call.
+func (e *Engine) leaveLine(wait chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if i := slices.Index(e.roomLine, turn); i >= 0 {
+	if i := slices.Index(e.roomLine, wait); i >= 0 {
 		e.roomLine = slices.Delete(e.roomLine, i, i+1)
-		if !added {
-			return
-		}
+		e.lineLen.Add(-1)
+		return
 	}
 	e.wakeForRoomLocked()
 }
