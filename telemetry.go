@@ -73,7 +73,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider, prop propaga
 // startAttempt starts the span of one delivery attempt and injects its
 // W3C trace context into the request headers.
 func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req *httpRequestInfo) (context.Context, trace.Span) {
-	ctx, span := t.tracer.Start(ctx, "tickethooks.deliver", trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := t.tracer.Start(ctx, "tickethooks.deliver", clientSpan)
 	if !span.IsRecording() {
 		// No tracing SDK, or this span is not sampled: skip the work.
 		return ctx, span
@@ -90,6 +90,9 @@ func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req
 	return ctx, span
 }
 
+// clientSpan is the option of every attempt's span, made once.
+var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+
 // httpRequestInfo is what a span needs of a request.
 type httpRequestInfo struct {
 	url     string
@@ -100,14 +103,17 @@ type httpRequestInfo struct {
 // endAttempt records an attempt's result on its span and in the metrics.
 func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webhook.Response, err error) {
 	class := "error"
+	recording := span.IsRecording()
 	if err == nil && resp != nil {
 		class = statusClass(resp.StatusCode)
-		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 		t.latency.Record(ctx, resp.Duration.Seconds(), classAttrs(class))
-		if !resp.Success() {
-			span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
+		if recording {
+			span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+			if !resp.Success() {
+				span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
+			}
 		}
-	} else if err != nil {
+	} else if err != nil && recording {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
