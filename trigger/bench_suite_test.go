@@ -92,6 +92,7 @@ func BenchmarkExpressionTrigger(b *testing.B) {
 	b.Run("impl=ours", func(b *testing.B) {
 		tr := parseSet(b, []map[string]any{{"id": "expr", "expression": suiteExpression, "actions": webhookAction(0)}}).Triggers()[0]
 		ev := trigger.NewEvent(before, after)
+		defer ev.Release()
 		b.ReportAllocs()
 		for b.Loop() {
 			if !tr.Match(ev) {
@@ -127,6 +128,7 @@ func BenchmarkExpressionTriggerVM(b *testing.B) {
 	b.Run("impl=ours", func(b *testing.B) {
 		tr := parseSet(b, []map[string]any{{"id": "expr", "expression": suiteVMExpression, "actions": webhookAction(0)}}).Triggers()[0]
 		ev := trigger.NewEvent(before, after)
+		defer ev.Release()
 		b.ReportAllocs()
 		for b.Loop() {
 			if !tr.Match(ev) {
@@ -306,8 +308,8 @@ func rawExpression(k setKey, i int) string {
 }
 
 // BenchmarkTriggerSet measures evaluating a whole trigger.Set for one
-// change, as the engine does: NewEvent once, then Match on every trigger.
-// Sizes n=1, 100 and 1000, with no match (match=none) and with one
+// change, as the engine does: NewEvent once, then Match on every trigger,
+// then Release. Sizes n=1, 100 and 1000, with no match (match=none) and with one
 // (match=one, the middle trigger). kind=expression compares with impl=raw,
 // the same programs run by expr on one reused VM over one boxed Env;
 // kind=structured has no baseline.
@@ -347,6 +349,7 @@ func benchSets(b *testing.B, prefix, kind string) {
 							got++
 						}
 					}
+					ev.Release()
 					if got != want {
 						b.Fatalf("%d triggers matched, want %d", got, want)
 					}

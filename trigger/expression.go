@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -173,15 +174,35 @@ func (c *helperCheck) add(n ast.Node, msg string) {
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // runProgram runs p over env and returns its result. It never panics.
-func runProgram(p *vm.Program, env any) (result bool, err error) {
-	m := vms.Get().(*vm.VM)
+//
+// It runs p on the VM kept by slot, the Event being evaluated, so that the
+// triggers evaluated in turn against one Event share one VM without a
+// pool round trip each. When the slot is held by another goroutine it runs
+// p on a VM from the pool instead.
+func runProgram(p *vm.Program, env any, slot *vmSlot) (result bool, err error) {
+	var m *vm.VM
+	own := slot.busy.CompareAndSwap(0, 1)
+	if own {
+		if slot.m == nil {
+			slot.m = vms.Get().(*vm.VM)
+		}
+		m = slot.m
+	} else {
+		m = vms.Get().(*vm.VM)
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			// The VM's state is unknown: drop it rather than pool it.
+			// The VM's state is unknown: drop it rather than keep it.
 			result, err = false, fmt.Errorf("panic: %v", r)
-			return
+			if own {
+				slot.m = nil
+			}
+		} else if !own {
+			vms.Put(m)
 		}
-		vms.Put(m)
+		if own {
+			slot.busy.Store(0)
+		}
 	}()
 	out, err := m.Run(p, env)
 	if err != nil {
@@ -189,6 +210,28 @@ func runProgram(p *vm.Program, env any) (result bool, err error) {
 	}
 	b, _ := out.(bool)
 	return b, nil
+}
+
+// vmSlot keeps one VM for the expression programs run for one Event. busy
+// is 1 while a goroutine holds the slot (and m), 0 otherwise. It uses an
+// int32 rather than an atomic pointer so that an Event that does not
+// otherwise escape can stay on its creator's stack.
+type vmSlot struct {
+	busy atomic.Int32
+	m    *vm.VM
+}
+
+// release returns the slot's VM to the pool, unless a goroutine holds it.
+func (s *vmSlot) release() {
+	if !s.busy.CompareAndSwap(0, 1) {
+		return
+	}
+	m := s.m
+	s.m = nil
+	s.busy.Store(0)
+	if m != nil {
+		vms.Put(m)
+	}
 }
 
 // runtimeError describes an error from runProgram for trigger id.

@@ -54,7 +54,8 @@ func (t *Trigger) HasExpression() bool { return t.program != nil }
 // ev's kind of change, all its "all" conditions hold, at least one of its
 // "any" conditions holds when it has any, and its expression holds. An
 // expression that fails at run time does not hold. Match does not allocate
-// for a trigger without an expression.
+// for a trigger without an expression; for one with an expression it
+// allocates only what expr itself does, once the Event keeps a VM.
 func (t *Trigger) Match(ev *Event) bool {
 	ok, _ := t.Evaluate(ev)
 	return ok
@@ -96,7 +97,7 @@ func (t *Trigger) Evaluate(ev *Event) (bool, error) {
 	if env == nil { // an Event built without NewEvent
 		env = ev.makeEnv()
 	}
-	ok, err := runProgram(t.program, env)
+	ok, err := runProgram(t.program, env, &ev.slot)
 	if err != nil {
 		return false, runtimeError(t.ID, err)
 	}
