@@ -204,6 +204,9 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 			errs = append(errs, &Error{Path: "expression", Line: p.line, Column: p.column, Err: errors.New(p.msg)})
 		}
 		t.program = program
+		if program != nil {
+			t.native = nativeExpression(program.Node())
+		}
 		t.events = append(t.events, payload.WebhookEvent{Criteria: payload.CriteriaExpression, Operator: payload.OperatorMatches})
 	}
 

@@ -13,6 +13,7 @@
 //		return err // every problem, each an *trigger.Error
 //	}
 //	ev := trigger.NewEvent(before, after) // before is nil on creation
+//	defer ev.Release()                    // after the last Match
 //	for _, t := range set.Triggers() {
 //		if t.Match(ev) {
 //			// run t.Actions; send t.WebhookEvents() in the packet
@@ -152,10 +153,39 @@
 // Previous != nil), does not hold: Match returns false and Evaluate returns
 // a *RuntimeError.
 //
+// Common expressions run as Go closures instead of on expr's VM, several
+// times faster and with results identical to the VM's. After expr has
+// checked and compiled an expression, the library compiles it again to Go
+// when every part of it is one of:
+//
+//	true, false, !, not, &&, and, ||, or, parentheses
+//	Ticket.Id, Ticket.SlaSolutionTime (ints), Ticket.Subject,
+//	  Ticket.Status, Ticket.Justification, Ticket.Urgency,
+//	  Ticket.ServiceFirstLevel (strings), Event, CustomField(<integer>),
+//	  string and integer literals
+//	==, != between two strings or two ints; <, <=, >, >= between two ints
+//	contains, startsWith, endsWith between two strings
+//	in, not in a list of literals of the same type, or an int in
+//	  <integer>..<integer>
+//	Changed("F"), ChangedTo("F", <literal>), ChangedFrom("F", <literal>)
+//
+// such as the examples above but the last (F is a field name, and a
+// ChangedTo or ChangedFrom value of an int field may be written 60.0).
+// Those parts cannot fail at run time. Any other part (Previous,
+// arithmetic, other floats, nil, builtins such as len or any, matches,
+// variables, indexing) keeps the whole expression on the VM.
+// Loading, validation and error messages do not depend on which way an
+// expression runs.
+//
 // # Concurrency
 //
 // Sets, Triggers and Events are immutable and safe for concurrent use;
-// matching takes no locks. Structured conditions are compiled to Go
-// closures and do not allocate when evaluated; expression programs run on
-// pooled VMs.
+// matching takes no locks. Structured conditions and expressions run as Go
+// closures do not allocate when evaluated. Expressions that run on the VM
+// share a VM that the Event keeps, so that evaluating many triggers against
+// one Event allocates nothing beyond what expr itself does; Event.Release
+// returns that VM to a pool for the next change:
+//
+//	ev := trigger.NewEvent(before, after)
+//	defer ev.Release()
 package trigger

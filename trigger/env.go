@@ -25,6 +25,11 @@ import (
 // a nil Previous as an empty ticket.
 //
 // Env is passed to the expression by value: expressions cannot change it.
+//
+// Expressions made only of Ticket's int and string fields, Event,
+// CustomField, the Changed helpers, literals, comparisons, in and the
+// boolean operators are not run on an Env at all but as Go closures over
+// the two tickets, with the same results (see the package documentation).
 type Env struct {
 	Ticket   payload.Ticket
 	Previous *payload.Ticket

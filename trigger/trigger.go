@@ -31,6 +31,7 @@ type Trigger struct {
 	all     []cond
 	any     []cond
 	program *vm.Program // nil without an expression
+	native  cond        // the expression as a Go closure, when it has one
 	events  []payload.WebhookEvent
 }
 
@@ -54,8 +55,9 @@ func (t *Trigger) HasExpression() bool { return t.program != nil }
 // ev's kind of change, all its "all" conditions hold, at least one of its
 // "any" conditions holds when it has any, and its expression holds. An
 // expression that fails at run time does not hold. Match does not allocate
-// for a trigger without an expression; for one with an expression it
-// allocates only what expr itself does, once the Event keeps a VM.
+// for a trigger without an expression or whose expression runs as a Go
+// closure; for one whose expression runs on expr's VM it allocates only
+// what expr itself does, once the Event keeps a VM.
 func (t *Trigger) Match(ev *Event) bool {
 	ok, _ := t.Evaluate(ev)
 	return ok
@@ -63,7 +65,8 @@ func (t *Trigger) Match(ev *Event) bool {
 
 // Evaluate is Match that also reports why an expression could not be
 // evaluated: it returns false and a *RuntimeError when the expression fails
-// at run time, and an error for a nil Trigger or Event.
+// at run time, and an error for a nil Trigger or Event. Expressions that
+// run as Go closures (see the package documentation) never fail.
 func (t *Trigger) Evaluate(ev *Event) (bool, error) {
 	if t == nil || ev == nil {
 		return false, errNilArgument
@@ -92,6 +95,9 @@ func (t *Trigger) Evaluate(ev *Event) (bool, error) {
 	}
 	if t.program == nil {
 		return true, nil
+	}
+	if t.native != nil {
+		return t.native(after, before, created), nil
 	}
 	env := ev.env
 	if env == nil { // an Event built without NewEvent
