@@ -288,6 +288,7 @@ func BenchmarkOnTicketChange(b *testing.B) {
 						}
 					}
 				}
+				ev.Release()
 			}
 		})
 	}

@@ -62,6 +62,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 
 	ev := trigger.NewEvent(before, after)
 	fired, err := e.evaluate(ctx, ev)
+	ev.Release() // every trigger is evaluated
 	if err != nil || len(fired) == 0 {
 		return err
 	}
