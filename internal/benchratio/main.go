@@ -44,7 +44,7 @@ type suite struct {
 
 var (
 	quick = []suite{
-		{pkg: "trigger", bench: "^(BenchmarkExpressionTrigger|BenchmarkExpressionTriggerPerChange|BenchmarkStructuredCondition|BenchmarkTriggerSet)$"},
+		{pkg: "trigger", bench: "^(BenchmarkExpressionTrigger|BenchmarkExpressionTriggerVM|BenchmarkExpressionTriggerPerChange|BenchmarkStructuredCondition|BenchmarkTriggerSet|BenchmarkTriggerSetVM)$"},
 		{pkg: "executionlog", bench: "^(BenchmarkMemoryBytesPerEntry|BenchmarkMemoryCycle)$"},
 		{pkg: "executionlog/sqllog", bench: "^BenchmarkLogCycle$"},
 		{pkg: ".", bench: "^(BenchmarkOnTicketChange|BenchmarkDelivery)$"},
@@ -76,6 +76,8 @@ func d(w int, rest string) string { return fmt.Sprintf("BenchmarkDelivery/worker
 var checks = []check{
 	{what: "expression trigger vs raw expr, time", ours: "BenchmarkExpressionTrigger/impl=ours", base: "BenchmarkExpressionTrigger/impl=raw", unit: "ns/op", op: "<=", target: 1.1},
 	{what: "expression trigger, allocs/op", ours: "BenchmarkExpressionTrigger/impl=ours", unit: "allocs/op", op: "<=", target: 0},
+	{what: "expression trigger on expr's VM vs raw expr, time", ours: "BenchmarkExpressionTriggerVM/impl=ours", base: "BenchmarkExpressionTriggerVM/impl=raw", unit: "ns/op", op: "<=", target: 1.1},
+	{what: "expression trigger on expr's VM, allocs/op", ours: "BenchmarkExpressionTriggerVM/impl=ours", unit: "allocs/op", op: "<=", target: 0},
 	{what: "expression trigger + NewEvent vs raw + boxing Env", ours: "BenchmarkExpressionTriggerPerChange/impl=ours", base: "BenchmarkExpressionTriggerPerChange/impl=raw", unit: "ns/op"},
 	{what: "condition is, ns/cond", ours: "BenchmarkStructuredCondition/op=is/impl=ours", unit: "ns/cond", op: "<=", target: 30},
 	{what: "condition changed_to, ns/cond", ours: "BenchmarkStructuredCondition/op=changed_to/impl=ours", unit: "ns/cond", op: "<=", target: 30},
@@ -85,6 +87,7 @@ var checks = []check{
 	{what: "set of 1 expression trigger, no match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=1/match=none/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=1/match=none/impl=raw", unit: "ns/op"},
 	{what: "set of 100 expression triggers, one match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=100/match=one/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=100/match=one/impl=raw", unit: "ns/op"},
 	{what: "set of 1000 expression triggers, no match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=1000/match=none/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=1000/match=none/impl=raw", unit: "ns/op"},
+	{what: "set of 1000 VM expression triggers, no match, vs raw", ours: "BenchmarkTriggerSetVM/n=1000/match=none/impl=ours", base: "BenchmarkTriggerSetVM/n=1000/match=none/impl=raw", unit: "ns/op"},
 	{what: "set of 1000 structured triggers, no match, ns/op", ours: "BenchmarkTriggerSet/kind=structured/n=1000/match=none/impl=ours", unit: "ns/op"},
 	{what: "OnTicketChange, 100 triggers, one match, vs floor", ours: "BenchmarkOnTicketChange/triggers=100/match=one/kind=mixed/impl=ours", base: "BenchmarkOnTicketChange/triggers=100/match=one/kind=mixed/impl=floor", unit: "ns/op"},
 	{what: "OnTicketChange, 100 triggers, one match, allocs/op", ours: "BenchmarkOnTicketChange/triggers=100/match=one/kind=mixed/impl=ours", unit: "allocs/op"},
