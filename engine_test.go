@@ -447,10 +447,11 @@ func blockingReceiver(t *testing.T) (url string, arrived chan struct{}, release 
 	return srv.URL, arrived, release
 }
 
-func TestQueueFull(t *testing.T) {
-	t.Parallel()
+// fullEngine returns an engine whose memory log holds one entry, filled by
+// a delivery the receiver holds until release is closed.
+func fullEngine(t *testing.T) (e *tickethooks.Engine, arrived, release chan struct{}) {
 	url, arrived, release := blockingReceiver(t)
-	e, _ := newEngine(t, tickethooks.Config{
+	e, _ = newEngine(t, tickethooks.Config{
 		Triggers: loadTriggers(t, resolvedTrigger(url)),
 		Log:      executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 1}),
 	})
@@ -458,6 +459,12 @@ func TestQueueFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-arrived
+	return e, arrived, release
+}
+
+func TestQueueFull(t *testing.T) {
+	t.Parallel()
+	e, _, release := fullEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved"))
@@ -479,15 +486,7 @@ func TestQueueFull(t *testing.T) {
 // of them give up while waiting (their turn passes to the next).
 func TestQueueFullWaitersInLine(t *testing.T) {
 	t.Parallel()
-	url, arrived, release := blockingReceiver(t)
-	e, _ := newEngine(t, tickethooks.Config{
-		Triggers: loadTriggers(t, resolvedTrigger(url)),
-		Log:      executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 1}),
-	})
-	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
-		t.Fatal(err)
-	}
-	<-arrived
+	e, arrived, release := fullEngine(t)
 	const waiting, quitting = 8, 4
 	errs := make(chan error, waiting)
 	for range waiting {
