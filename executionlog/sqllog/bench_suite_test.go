@@ -5,6 +5,7 @@ package sqllog
 // SQL, and (with TICKETHOOKS_BIG=1) queries on a million entries.
 //
 //	go test -run '^$' -bench LogCycle -benchmem ./executionlog/sqllog/
+//	go test -run '^$' -bench LogCycleParallel -benchmem ./executionlog/sqllog/
 //	TICKETHOOKS_BIG=1 go test -run '^$' -bench BigQuery -timeout 60m ./executionlog/sqllog/
 //
 // PostgreSQL runs when TICKETHOOKS_POSTGRES_DSN is set, under table
@@ -20,6 +21,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,6 +193,142 @@ func BenchmarkLogCycle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLogCycleParallel measures the log cycle of BenchmarkLogCycle
+// from workers goroutines at once, as an engine's delivery workers and the
+// host's OnTicketChange callers make it; each op is one cycle, and
+// cycles/s is the throughput. impl=ours: each goroutine Adds one entry,
+// Claims one due entry (any goroutine's) and Updates it to succeeded with
+// its attempt. impl=rawsql: the same goroutines run BenchmarkLogCycle's
+// raw statements, each INSERT and claim its own transaction, the UPDATE
+// and the attempt's INSERT one transaction. SQLite runs on one connection,
+// as the package documentation recommends; PostgreSQL on a pool of 16
+// connections that keeps them idle (see benchParallelLog). Target: ours
+// >= 0.8x rawsql.
+func BenchmarkLogCycleParallel(b *testing.B) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		for _, workers := range []int{8, 64} {
+			prefix := fmt.Sprintf("log=%s/workers=%d", kind, workers)
+			b.Run(prefix+"/impl=ours", func(b *testing.B) {
+				l := benchParallelLog(b, kind)
+				ctx := context.Background()
+				benchParallel(b, workers, func(owner string) error {
+					now := time.Now()
+					if err := l.Add(ctx, []*executionlog.Entry{benchEntry(now)}); err != nil {
+						return err
+					}
+					var got []executionlog.Entry
+					for len(got) == 0 {
+						var err error
+						got, err = l.Claim(ctx, executionlog.Claim{Owner: owner, Now: time.Now(), Lease: time.Minute, Limit: 1})
+						if err != nil {
+							return err
+						}
+					}
+					now = time.Now()
+					return l.Update(ctx, executionlog.Update{ID: got[0].ID, Owner: owner, Status: executionlog.StatusSucceeded,
+						Attempt: &executionlog.Attempt{Number: 1, StartedAt: now, Duration: time.Millisecond, StatusCode: 200, ResponseBody: "ok"},
+						Now:     now})
+				})
+			})
+			b.Run(prefix+"/impl=rawsql", func(b *testing.B) {
+				l := benchParallelLog(b, kind)
+				db, d := l.db, l.d
+				insert := d.rebind("INSERT INTO " + l.entries + " (id, trigger_id, trigger_name, action_index, ticket_id, event, url," +
+					" request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, created_at, updated_at)" +
+					" VALUES (?, ?, ?, 0, ?, 'updated', ?, ?, ?, 'pending', 0, ?, '', '', ?, ?)")
+				lock := ""
+				if d == Postgres {
+					lock = " FOR UPDATE SKIP LOCKED"
+				}
+				claim := d.rebind("UPDATE " + l.entries + " SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM " + l.entries +
+					" WHERE " + dueCondition + " ORDER BY next_attempt_at, id LIMIT 1" + lock + ") RETURNING id, url, request_body")
+				done := d.rebind("UPDATE " + l.entries + " SET status = 'succeeded', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL," +
+					" attempt_count = 1, updated_at = ? WHERE id = ? AND lease_owner = ?")
+				attempt := d.rebind("INSERT INTO " + l.attempts + " (" + attemptCols + ") VALUES (?, 1, 1, ?, ?, 200, ?, ?, ?)")
+				headers := `{"Authorization":"[REDACTED]","Content-Type":"application/json","Webhook-Id":"x"}`
+				ctx := context.Background()
+				benchParallel(b, workers, func(owner string) error {
+					now := time.Now()
+					e := benchEntry(now)
+					if _, err := db.ExecContext(ctx, insert, e.ID, e.TriggerID, e.TriggerName, e.TicketID, e.URL, headers, e.RequestBody,
+						d.timeArg(now), d.timeArg(now), d.timeArg(now)); err != nil {
+						return err
+					}
+					var id, url string
+					var body []byte
+					for {
+						now = time.Now()
+						err := db.QueryRowContext(ctx, claim, owner, d.timeArg(now.Add(time.Minute)), d.timeArg(now), d.timeArg(now)).Scan(&id, &url, &body)
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, sql.ErrNoRows) {
+							return err
+						}
+					}
+					now = time.Now()
+					tx, err := db.BeginTx(ctx, nil)
+					if err != nil {
+						return err
+					}
+					defer tx.Rollback()
+					if _, err := tx.ExecContext(ctx, done, d.timeArg(now), id, owner); err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, attempt, id, d.timeArg(now), int64(time.Millisecond), []byte{}, []byte("ok"), false); err != nil {
+						return err
+					}
+					return tx.Commit()
+				})
+			})
+		}
+	}
+}
+
+// benchParallelLog returns a migrated log for BenchmarkLogCycleParallel:
+// SQLite on one connection; PostgreSQL on a pool of 16 that keeps 16 idle
+// (TICKETHOOKS_BENCH_POSTGRES_IDLE changes that; 2 is database/sql's
+// default).
+func benchParallelLog(b *testing.B, kind string) *Log {
+	db, d := benchOpen(b, kind, filepath.Join(b.TempDir(), "log.db"))
+	if kind == "sqlite" {
+		db.SetMaxOpenConns(1)
+	} else {
+		idle := 16
+		if v, err := strconv.Atoi(os.Getenv("TICKETHOOKS_BENCH_POSTGRES_IDLE")); err == nil {
+			idle = v
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(idle)
+	}
+	return benchLog(b, db, d, benchPrefix(), false)
+}
+
+// benchParallel runs cycle b.N times in all from workers goroutines, each
+// with its own owner name, and reports cycles/s.
+func benchParallel(b *testing.B, workers int, cycle func(owner string) error) {
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			owner := fmt.Sprintf("bench-%d", w)
+			for next.Add(1) <= int64(b.N) {
+				if err := cycle(owner); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cycles/s")
 }
 
 // bigBenchPrefix is the table prefix of the PostgreSQL million-entry log
