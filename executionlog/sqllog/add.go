@@ -36,6 +36,11 @@ const (
 // LeaseOwner, LeaseUntil and Note are ignored. Times are stored in UTC with
 // microsecond precision.
 //
+// Concurrent Add and Update calls share transactions (see "Group commit"
+// in the package documentation); each Add still stores all of its entries
+// or none, and fails or succeeds on its own. When Add returns nil, its
+// entries are committed.
+//
 // Add never returns executionlog.ErrFull: the database bounds the log,
 // and Prune keeps it small. An entry whose id is already in the log fails
 // the whole Add with the database's unique-key error. A closed or
@@ -47,18 +52,35 @@ func (l *Log) Add(ctx context.Context, entries []*executionlog.Entry) error {
 	if err := validateAdd(entries); err != nil {
 		return err
 	}
+	w := &write{ctx: ctx, add: entries, rows: len(entries)}
+	for _, e := range entries {
+		w.size += len(e.RequestBody) + len(e.URL)
+		for _, a := range e.Attempts {
+			w.size += len(a.Error) + len(a.ResponseBody)
+		}
+	}
+	return l.run(l.adds, w)
+}
+
+// addOne stores entries in a transaction of their own.
+func (l *Log) addOne(ctx context.Context, entries []*executionlog.Entry) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqllog: add %d entries: begin transaction: %w", len(entries), err)
+		return addError(len(entries), fmt.Errorf("begin transaction: %w", err))
 	}
 	if err := l.insert(ctx, tx, entries); err != nil {
 		rollback(tx)
-		return fmt.Errorf("sqllog: add %d entries: %w", len(entries), err)
+		return addError(len(entries), err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqllog: add %d entries: commit: %w", len(entries), err)
+		return addError(len(entries), fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// addError is the error of an Add of n entries that failed with cause.
+func addError(n int, cause error) error {
+	return fmt.Errorf("sqllog: add %d entries: %w", n, cause)
 }
 
 // AddTx stores new entries like Add, inside tx: they become

@@ -138,6 +138,12 @@ func runBackend(t *testing.T, b backend) {
 		{"ErrorSearch", testErrorSearch},
 		{"ExactRoundTrip", testExactRoundTrip},
 		{"ClaimsAcrossEngines", testClaimsAcrossEngines},
+		{"GroupUpdates", testGroupUpdates},
+		{"GroupUpdateFallback", testGroupUpdateFallback},
+		{"GroupAdds", testGroupAdds},
+		{"GroupMixed", testGroupMixed},
+		{"GroupCancelQueued", testGroupCancelQueued},
+		{"GroupCancelTaken", testGroupCancelTaken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,8 +82,14 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 // Update records the outcome of work on a claimed entry: it appends
 // u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
 // for a final state), clears the lease and sets UpdatedAt to u.Now,
-// atomically: on PostgreSQL in one statement, elsewhere in one
-// transaction. The attempt is stored as given, its Number included.
+// atomically. The attempt is stored as given, its Number included.
+//
+// Concurrent Update calls (and, on SQLite, Add calls) are written
+// together, in one transaction, or on PostgreSQL in one statement (see
+// "Group commit" in the package documentation); each gets its own result.
+// When Update returns nil, the outcome is committed. A lone call is
+// written as before: on PostgreSQL in one statement, elsewhere in one
+// transaction.
 //
 // The lease is checked by the same statement that changes the entry, so
 // two engines can never both record an outcome. Update returns an error
@@ -100,41 +106,62 @@ func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 	if u.Owner == "" {
 		return l.updateRefused(ctx, u)
 	}
+	w := &write{ctx: ctx, u: &u, rows: 1}
+	if a := u.Attempt; a != nil {
+		w.size = len(a.Error) + len(a.ResponseBody)
+	}
+	return l.run(l.updates, w)
+}
 
+// updateStmt returns the UPDATE of the entry of u, written with ?
+// placeholders, and its arguments. The statement changes the entry only
+// when it is pending and leased to u.Owner.
+func (l *Log) updateStmt(u *executionlog.Update) (string, []any) {
 	d := l.d
-	var next any // NULL for a final state
+	next, added, errText := updateValues(d, u)
+	set := "UPDATE " + l.entries + " SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL," +
+		" note = ?, updated_at = ?, attempt_count = attempt_count + ?, error_text = " + d.concat("error_text", "?") +
+		" WHERE id = ? AND lease_owner = ? AND status = 'pending'"
+	return set, []any{string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText, u.ID, u.Owner}
+}
+
+// updateValues returns what u writes to the entry beside its status, note
+// and time: the next attempt time (NULL for a final state), how many
+// attempts it adds and the text it appends to error_text.
+func updateValues(d Dialect, u *executionlog.Update) (next any, added int, errText string) {
 	if u.Status == executionlog.StatusPending {
 		next = d.timeArg(u.NextAttemptAt)
 	}
-	added, errText := 0, ""
 	if u.Attempt != nil {
 		added = 1
 		if u.Attempt.Error != "" {
 			errText = "\n" + searchText(u.Attempt.Error)
 		}
 	}
-	set := "UPDATE " + l.entries + " SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL," +
-		" note = ?, updated_at = ?, attempt_count = attempt_count + ?, error_text = " + d.concat("error_text", "?") +
-		" WHERE id = ? AND lease_owner = ? AND status = 'pending'"
-	args := []any{string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText, u.ID, u.Owner}
+	return next, added, errText
+}
 
+// updateOne writes u alone: on PostgreSQL in one statement, elsewhere in
+// one transaction (or one statement when u has no attempt).
+func (l *Log) updateOne(ctx context.Context, u executionlog.Update) error {
+	set, args := l.updateStmt(&u)
 	if u.Attempt == nil {
 		res, err := l.exec(ctx, l.db, set, args...)
 		if err != nil {
-			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+			return updateError(u.ID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+			return updateError(u.ID, err)
 		} else if n == 0 {
 			return l.updateRefused(ctx, u)
 		}
 		return nil
 	}
 
-	if w, ok := d.(oneStatementWriter); ok {
+	if w, ok := l.d.(oneStatementWriter); ok {
 		changed, err := w.updateAttempt(ctx, l, set, args, u.ID, u.Attempt)
 		if err != nil {
-			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+			return updateError(u.ID, err)
 		}
 		if !changed {
 			return l.updateRefused(ctx, u)
@@ -142,40 +169,54 @@ func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 		return nil
 	}
 
-	// The UPDATE comes first, so that on SQLite the transaction takes the
-	// write lock before it reads anything.
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqllog: update %q: begin transaction: %w", u.ID, err)
+		return updateError(u.ID, fmt.Errorf("begin transaction: %w", err))
 	}
-	res, err := l.exec(ctx, tx, set, args...)
-	if err != nil {
-		rollback(tx)
-		return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	changed, err := l.updateIn(ctx, tx, &u, set, args)
+	if err != nil || !changed {
 		rollback(tx)
 		if err != nil {
-			return fmt.Errorf("sqllog: update %q: %w", u.ID, err)
+			return updateError(u.ID, err)
 		}
 		return l.updateRefused(ctx, u)
 	}
+	if err := tx.Commit(); err != nil {
+		return updateError(u.ID, fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// updateIn runs set, the UPDATE of u with its arguments args, on tx and,
+// when it changed the entry and u has an attempt, inserts the attempt. It
+// reports whether the entry changed. The UPDATE comes first, so that on
+// SQLite a transaction takes the write lock before it reads anything.
+func (l *Log) updateIn(ctx context.Context, tx queryer, u *executionlog.Update, set string, args []any) (bool, error) {
+	res, err := l.exec(ctx, tx, set, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 || u.Attempt == nil {
+		return n > 0, err
+	}
 	var seq int
 	if err := l.queryRow(ctx, tx, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&seq); err != nil {
-		rollback(tx)
-		return fmt.Errorf("sqllog: update %q: reading attempt count: %w", u.ID, err)
+		return false, fmt.Errorf("reading attempt count: %w", err)
 	}
-	a := u.Attempt
+	d, a := l.d, u.Attempt
 	if _, err := l.exec(ctx, tx, "INSERT INTO "+l.attempts+" ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, seq, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
 		[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated); err != nil {
-		rollback(tx)
-		return fmt.Errorf("sqllog: update %q: writing attempt %d: %w", u.ID, seq, err)
+		return false, fmt.Errorf("writing attempt %d: %w", seq, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqllog: update %q: commit: %w", u.ID, err)
-	}
-	return nil
+	return true, nil
+}
+
+// updateError is the error of an Update of entry id that failed with
+// cause.
+func updateError(id string, cause error) error {
+	return fmt.Errorf("sqllog: update %q: %w", id, cause)
 }
 
 // updateRefused returns the error of an Update that changed no row:

@@ -55,7 +55,8 @@ type Dialect interface {
 // oneStatementWriter is an optional part of a Dialect, for databases
 // where one statement can change an entry and insert its attempt
 // (PostgreSQL's data-modifying WITH): Update then records an attempt in
-// one round trip, where other dialects need a transaction of four.
+// one round trip, where other dialects need a transaction of four, and a
+// batch of updates is one statement.
 type oneStatementWriter interface {
 	// updateAttempt runs set, an UPDATE of one entry written with ?
 	// placeholders whose arguments are args, and in the same statement
@@ -63,6 +64,11 @@ type oneStatementWriter interface {
 	// its seq. It reports whether set changed a row; when it did not, it
 	// inserts nothing.
 	updateAttempt(ctx context.Context, l *Log, set string, args []any, id string, a *executionlog.Attempt) (bool, error)
+	// updateBatch makes the updates us, of distinct entries, in one
+	// statement, and reports for each whether it changed its entry (its
+	// lease held), inserting its attempt if it has one. When it fails, it
+	// has changed nothing.
+	updateBatch(ctx context.Context, l *Log, us []*executionlog.Update) ([]bool, error)
 }
 
 // migration is one version of the schema.

@@ -2,7 +2,9 @@ package sqllog
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -161,6 +163,86 @@ func (postgresDialect) updateAttempt(ctx context.Context, l *Log, set string, ar
 		return false, err
 	}
 	return true, nil
+}
+
+// batchCols are the columns of the VALUES list of updateBatch: the
+// update's position in the batch, the entry's new values and the
+// attempt, with their types.
+var batchCols = [...]struct{ name, typ string }{
+	{"i", "integer"}, {"id", "text"}, {"owner", "text"}, {"status", "text"}, {"next_at", "timestamptz"},
+	{"note", "text"}, {"now", "timestamptz"}, {"added", "integer"}, {"err_text", "text"},
+	{"number", "bigint"}, {"started_at", "timestamptz"}, {"duration_ns", "bigint"}, {"status_code", "integer"},
+	{"error", "bytea"}, {"response_body", "bytea"}, {"response_truncated", "boolean"},
+}
+
+// updateBatch makes every update with one UPDATE ... FROM (VALUES ...),
+// in a data-modifying WITH whose RETURNING rows, the entries whose lease
+// held with their new attempt counts, feed the INSERT of the attempts.
+// The statement returns the positions of the updates that changed their
+// entry. The first row of VALUES casts its parameters, which types the
+// columns for the others.
+func (postgresDialect) updateBatch(ctx context.Context, l *Log, us []*executionlog.Update) ([]bool, error) {
+	d := l.d
+	var q strings.Builder
+	names := make([]string, len(batchCols))
+	for i, c := range batchCols {
+		names[i] = c.name
+	}
+	q.WriteString("WITH v (" + strings.Join(names, ", ") + ") AS (VALUES ")
+	args := make([]any, 0, len(us)*len(batchCols))
+	for i, u := range us {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j, c := range batchCols {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			if i == 0 {
+				q.WriteString("CAST(? AS " + c.typ + ")")
+			} else {
+				q.WriteByte('?')
+			}
+		}
+		q.WriteByte(')')
+		next, added, errText := updateValues(d, u)
+		args = append(args, i, u.ID, u.Owner, string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText)
+		if a := u.Attempt; a != nil {
+			args = append(args, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
+				[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)
+		} else {
+			args = append(args, nil, nil, nil, nil, nil, nil, nil)
+		}
+	}
+	q.WriteString("), u AS (UPDATE " + l.entries + " AS e SET status = v.status, next_attempt_at = v.next_at," +
+		" lease_owner = NULL, lease_until = NULL, note = v.note, updated_at = v.now," +
+		" attempt_count = e.attempt_count + v.added, error_text = e.error_text || v.err_text" +
+		" FROM v WHERE e.id = v.id AND e.lease_owner = v.owner AND e.status = 'pending'" +
+		" RETURNING v.i, e.attempt_count), a AS (INSERT INTO " + l.attempts + " (" + attemptCols + ")" +
+		" SELECT v.id, u.attempt_count, v.number, v.started_at, v.duration_ns, v.status_code, v.error," +
+		" v.response_body, v.response_truncated FROM u JOIN v ON v.i = u.i WHERE v.added = 1)" +
+		" SELECT i FROM u")
+	rows, err := l.query(ctx, l.db, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	changed := make([]bool, len(us))
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		if i < 0 || i >= len(us) {
+			return nil, fmt.Errorf("update batch returned position %d of %d", i, len(us))
+		}
+		changed[i] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return changed, nil
 }
 
 // pruneBatch deletes one batch of entries in one statement; the foreign

@@ -92,6 +92,58 @@
 // any engine. Engines should use one clock: Claim compares the leases
 // with the Now it is given.
 //
+// # Group commit
+//
+// Add and Update calls made at the same time share their writes. A call
+// that finds no write of its kind in progress is written at once, alone,
+// as it would be without grouping, so a lone caller never waits for
+// company. Calls that arrive while a write is in progress queue; when it
+// ends, everything queued by then (up to 256 calls, about 1,000 rows or
+// 4 MiB of bodies) is written as one batch, by the first of those calls,
+// in one transaction. On PostgreSQL a batch of updates is one statement
+// (UPDATE ... FROM (VALUES ...) in a data-modifying WITH that also inserts
+// the attempts); on SQLite, which has one writer, Add and Update calls
+// share batches, so that a batch takes the write lock and syncs the WAL
+// once for all of them. Add's entries go in multi-row INSERTs; Update
+// calls are written one by one inside the transaction on SQLite and
+// MySQL/MariaDB.
+//
+// What a caller can observe:
+//
+//   - Each call gets its own result, the one it would get alone: an Add
+//     stores all of its entries or none, an Update whose lease was lost
+//     gets executionlog.ErrLeaseLost (or ErrNotFound) while the others of
+//     its batch succeed. When a call returns nil, its write is committed.
+//   - When a batch fails before it commits (a duplicate id, a constraint,
+//     a deadlock, a serialization failure), nothing of it is written and
+//     each of its calls is written again alone, so that one bad call fails
+//     alone. When the commit itself fails, whether the batch was written
+//     is unknown, and every call of the batch gets the commit's error, as
+//     a lone call would.
+//   - Under load a call may wait for the write in progress before its own
+//     batch is written: up to about two batch writes instead of one
+//     write.
+//   - A call whose ctx ends while it is queued returns an error wrapping
+//     ctx.Err() and writes nothing. Once taken into a batch, its write is
+//     made with the others whatever its ctx, and the call waits for the
+//     batch's result even if its ctx ends meanwhile. The batch runs under
+//     a context that ends only when the contexts of all its calls have
+//     ended, so one caller giving up never fails the others; when all
+//     have given up, the batch is abandoned and each call fails with an
+//     error wrapping its own ctx.Err() (or, if the commit was under way,
+//     with the commit's error).
+//   - Two updates of the same entry are never in the same batch: they are
+//     written one after the other, as they would be alone.
+//   - A batch uses one connection for all its calls. On PostgreSQL and
+//     MySQL, callers released together by a batch may then ask for
+//     connections together: keep db.SetMaxIdleConns as high as
+//     db.SetMaxOpenConns, or database/sql (which keeps 2 idle connections
+//     by default) closes the extra ones and opens new ones at the next
+//     burst.
+//
+// The log starts no background goroutine: a batch is written by one of
+// its callers.
+//
 // # Redelivery and recorded sends
 //
 // Redeliver puts a finished entry back in the queue with one UPDATE ...

@@ -43,6 +43,10 @@ type Log struct {
 	entries, attempts, migrations string
 	// pruneBatch is how many entries one Prune statement deletes.
 	pruneBatch int
+	// adds and updates gather concurrent Add and Update calls into
+	// batches (group commit). On SQLite, which has one writer, they are
+	// one group, so that a batch takes the write lock once for both.
+	adds, updates *group
 }
 
 var (
@@ -71,6 +75,10 @@ func New(db *sql.DB, cfg Config) (*Log, error) {
 			truncate(cfg.TablePrefix, 64))
 	}
 	d := cfg.Dialect
+	adds, updates := &group{}, &group{}
+	if d == SQLite {
+		updates = adds
+	}
 	return &Log{
 		db:         db,
 		d:          d,
@@ -79,6 +87,8 @@ func New(db *sql.DB, cfg Config) (*Log, error) {
 		attempts:   d.quote(cfg.TablePrefix + "attempts"),
 		migrations: d.quote(cfg.TablePrefix + "migrations"),
 		pruneBatch: defaultPruneBatch,
+		adds:       adds,
+		updates:    updates,
 	}, nil
 }
 
