@@ -39,10 +39,12 @@
 //
 // SQLite runs one writer at a time; writers that collide wait in its busy
 // handler, which sleeps. With many workers, db.SetMaxOpenConns(1) queues
-// them in database/sql instead and delivers far faster (64 workers: about
-// 800 deliveries/s against 27 here; see BENCHMARKS.md). With a single
-// connection, a transaction of the application holds it until it ends, so
-// do not call the engine outside that transaction while it is open.
+// them in database/sql instead and delivers faster: with 64 workers, about
+// 8,000 deliveries/s against 6,700 without the cap (group commit, below,
+// already keeps the writers few; without it, 1,700 against 44). With a
+// single connection, a transaction of the application holds it until it
+// ends, so do not call the engine outside that transaction while it is
+// open.
 //
 // PostgreSQL 13 or later, with github.com/jackc/pgx/v5/stdlib (driver
 // "pgx"): any DSN; the tables are created in the first schema of the
@@ -139,7 +141,10 @@
 //     connections together: keep db.SetMaxIdleConns as high as
 //     db.SetMaxOpenConns, or database/sql (which keeps 2 idle connections
 //     by default) closes the extra ones and opens new ones at the next
-//     burst.
+//     burst. Measured on PostgreSQL with 64 goroutines that each add,
+//     claim and update for themselves: 0.3x the throughput of plain
+//     statements with 2 idle connections, about 1.5x with 16. The engine
+//     claims from one goroutine and is not hit.
 //
 // The log starts no background goroutine: a batch is written by one of
 // its callers.
