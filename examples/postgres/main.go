@@ -68,6 +68,10 @@ func run(dsn string) (err error) {
 		return err
 	}
 	defer db.Close()
+	// The log commits concurrent writes together and releases their
+	// callers together: keep as many idle connections as open ones.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
