@@ -46,7 +46,7 @@ var (
 	quick = []suite{
 		{pkg: "trigger", bench: "^(BenchmarkExpressionTrigger|BenchmarkExpressionTriggerVM|BenchmarkExpressionTriggerPerChange|BenchmarkStructuredCondition|BenchmarkTriggerSet|BenchmarkTriggerSetVM)$"},
 		{pkg: "executionlog", bench: "^(BenchmarkMemoryBytesPerEntry|BenchmarkMemoryCycle)$"},
-		{pkg: "executionlog/sqllog", bench: "^BenchmarkLogCycle$"},
+		{pkg: "executionlog/sqllog", bench: "^(BenchmarkLogCycle|BenchmarkLogCycleParallel)$"},
 		{pkg: ".", bench: "^(BenchmarkOnTicketChange|BenchmarkDelivery)$"},
 	}
 	big = []suite{
@@ -104,6 +104,10 @@ var checks = []check{
 	{what: "e2e PostgreSQL, 64 workers, vs raw SQL", ours: d(64, "log=postgres/impl=ours"), base: d(64, "log=postgres/impl=rawsql"), unit: "deliveries/s", op: ">=", target: 0.8},
 	{what: "SQLite log cycle vs raw SQL, cycles/s", ours: "BenchmarkLogCycle/db=sqlite/impl=ours", base: "BenchmarkLogCycle/db=sqlite/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
 	{what: "PostgreSQL log cycle vs raw SQL, cycles/s", ours: "BenchmarkLogCycle/db=postgres/impl=ours", base: "BenchmarkLogCycle/db=postgres/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
+	{what: "SQLite log cycle, 8 goroutines, vs raw SQL", ours: "BenchmarkLogCycleParallel/log=sqlite/workers=8/impl=ours", base: "BenchmarkLogCycleParallel/log=sqlite/workers=8/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
+	{what: "SQLite log cycle, 64 goroutines, vs raw SQL", ours: "BenchmarkLogCycleParallel/log=sqlite/workers=64/impl=ours", base: "BenchmarkLogCycleParallel/log=sqlite/workers=64/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
+	{what: "PostgreSQL log cycle, 8 goroutines, vs raw SQL", ours: "BenchmarkLogCycleParallel/log=postgres/workers=8/impl=ours", base: "BenchmarkLogCycleParallel/log=postgres/workers=8/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
+	{what: "PostgreSQL log cycle, 64 goroutines, vs raw SQL", ours: "BenchmarkLogCycleParallel/log=postgres/workers=64/impl=ours", base: "BenchmarkLogCycleParallel/log=postgres/workers=64/impl=rawsql", unit: "ops/s", op: ">=", target: 0.8},
 	{what: "memory log cycle, full log vs room", ours: "BenchmarkMemoryCycle/state=full", base: "BenchmarkMemoryCycle/state=room", unit: "ns/op"},
 	{what: "memory log bytes/entry vs payload bytes", ours: "BenchmarkMemoryBytesPerEntry", base: "BenchmarkMemoryBytesPerEntry", unit: "bytes/entry", baseUnit: "payload-bytes/entry"},
 	// The million-entry part.
