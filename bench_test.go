@@ -349,6 +349,7 @@ func newBenchDB(b *testing.B, kind string) *benchDB {
 				n = benchPostgresConns
 			}
 			db.SetMaxOpenConns(n)
+			db.SetMaxIdleConns(n) // as the README advises with group commit
 		}
 	default:
 		b.Fatalf("unknown database %q", kind)
