@@ -65,6 +65,12 @@ func (sqliteDialect) schema(l *Log) []migration {
 		`CREATE INDEX ` + l.name("entries_trigger_idx") + ` ON ` + l.entries + ` (trigger_id, created_at, id)`,
 		`CREATE INDEX ` + l.name("entries_status_idx") + ` ON ` + l.entries + ` (status, created_at, id)`,
 		`CREATE INDEX ` + l.name("entries_due_idx") + ` ON ` + l.entries + ` (next_attempt_at, id) WHERE status = 'pending'`,
+	}}, {version: 2, stmts: []string{
+		// Error search scans the entries with an error, newest first,
+		// in this index (which holds their error text), and reads the
+		// table only for those that match: a rare text among a million
+		// entries is found without reading every row.
+		`CREATE INDEX ` + l.name("entries_error_idx") + ` ON ` + l.entries + ` (created_at, id, error_text) WHERE error_text != ''`,
 	}}}
 }
 

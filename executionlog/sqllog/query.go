@@ -82,6 +82,11 @@ func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Pa
 			add("error_text LIKE ? ESCAPE '!'", "%"+escapeLike(part)+"%")
 		}
 	}
+	if f.ErrorText != "" {
+		// Implied by the LIKEs; it lets SQLite use its partial index
+		// of the entries with an error.
+		add("error_text != ''")
+	}
 
 	var page executionlog.Page
 	fetch := f.Limit + 1
