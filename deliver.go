@@ -62,6 +62,7 @@ func (e *Engine) claimDue() {
 		}
 		limit := free + cap(e.slots)
 		now := e.now()
+		e.claimedAt = now
 		entries, err := e.log.Claim(e.runCtx, executionlog.Claim{
 			Owner: e.owner, Now: now, Lease: e.lease, Limit: limit,
 		})
@@ -138,13 +139,20 @@ func (e *Engine) dropReady(en executionlog.Entry) {
 }
 
 // nextWake returns how long the dispatcher may sleep: until the earliest
-// retry this engine scheduled, or PollInterval, whichever is sooner.
+// retry this engine scheduled, or PollInterval, whichever is sooner. A
+// retry that fell due after the last claim asked for due entries wakes
+// the dispatcher at once, for another claim.
 func (e *Engine) nextWake() time.Duration {
 	now := e.now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	due := false
 	for len(e.retryAt) > 0 && !e.retryAt[0].After(now) {
+		due = due || e.retryAt[0].After(e.claimedAt)
 		heap.Pop(&e.retryAt)
+	}
+	if due {
+		return 0
 	}
 	if len(e.retryAt) > 0 {
 		if d := e.retryAt[0].Sub(now); d < e.poll {

@@ -160,6 +160,7 @@ type Engine struct {
 	renewed   map[string]bool // ids claimed again while in flight
 	ready     []claimed       // claimed ahead of free workers; the dispatcher's own
 	readyNext int             // index in ready of the next entry to start
+	claimedAt time.Time       // the time of the last claim; the dispatcher's own
 
 	closing    chan struct{} // closed when Close begins
 	closeOnce  sync.Once
