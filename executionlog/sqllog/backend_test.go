@@ -139,6 +139,7 @@ func runBackend(t *testing.T, b backend) {
 		{"ExactRoundTrip", testExactRoundTrip},
 		{"ClaimsAcrossEngines", testClaimsAcrossEngines},
 		{"GroupUpdates", testGroupUpdates},
+		{"GroupUpdatesAppend", testGroupUpdatesAppend},
 		{"GroupUpdateFallback", testGroupUpdateFallback},
 		{"GroupAdds", testGroupAdds},
 		{"GroupMixed", testGroupMixed},

@@ -2,6 +2,7 @@ package sqllog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -15,8 +16,11 @@ import (
 // When the batch fails before it commits, nothing of it is written and
 // writeBatch asks for each write to be written alone. When its commit
 // fails, whether it was written is unknown, so every write gets the
-// commit's error, as it would have alone. Updates that changed nothing
-// get updateRefused's error, read after the commit.
+// commit's error, as it would have alone. The one statement of a
+// PostgreSQL batch is its own commit: it is written again call by call
+// only when the server refused it, and otherwise (a broken connection)
+// every write gets its error. Updates that changed nothing get
+// updateRefused's error.
 func (l *Log) writeBatch(ctx context.Context, batch []*write) batchResult {
 	if w, ok := l.d.(oneStatementWriter); ok && allUpdates(batch) {
 		us := make([]*executionlog.Update, len(batch))
@@ -25,7 +29,20 @@ func (l *Log) writeBatch(ctx context.Context, batch []*write) batchResult {
 		}
 		changed, err := w.updateBatch(ctx, l, us)
 		if err != nil {
-			return batchResult{retry: true}
+			if rejected(err) {
+				// The server refused the statement: nothing of it was
+				// written.
+				return batchResult{retry: true}
+			}
+			// The statement runs on its own (autocommit): the server
+			// may have committed it before the connection failed, so
+			// writing each update again could record it twice. As
+			// with a failed commit, the outcome is unknown.
+			errs := make([]error, len(batch))
+			for i, w := range batch {
+				errs[i] = w.failed(err)
+			}
+			return batchResult{errs: errs}
 		}
 		return l.refusals(ctx, batch, changed)
 	}
@@ -52,11 +69,26 @@ func (l *Log) writeBatch(ctx context.Context, batch []*write) batchResult {
 	if err := tx.Commit(); err != nil {
 		errs := make([]error, len(batch))
 		for i, w := range batch {
+			if w.u != nil && !changed[i] {
+				// Refused whether or not the commit went through, as
+				// it would have been alone.
+				errs[i] = l.updateRefused(ctx, *w.u)
+				continue
+			}
 			errs[i] = w.failed(fmt.Errorf("commit: %w", err))
 		}
 		return batchResult{errs: errs}
 	}
 	return l.refusals(ctx, batch, changed)
+}
+
+// rejected reports whether err is an error the database server reported
+// for a statement (it carries an SQLSTATE, as pgx's and lib/pq's errors
+// do), which means the statement was not committed; a broken connection
+// or a cancelled call leaves that unknown.
+func rejected(err error) bool {
+	var se interface{ SQLState() string }
+	return errors.As(err, &se)
 }
 
 // refusals returns the results of a committed batch: nil for every Add

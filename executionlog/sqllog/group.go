@@ -2,6 +2,8 @@ package sqllog
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -210,13 +212,26 @@ func (l *Log) lead(g *group, batch []*write) error {
 		if res.retry {
 			w.done <- outcome{alone: true}
 		} else {
-			w.done <- outcome{err: res.errs[i+1]}
+			w.done <- outcome{err: ownContext(w, res.errs[i+1])}
 		}
 	}
 	if res.retry {
 		return l.writeOne(me.ctx, me)
 	}
-	return res.errs[0]
+	return ownContext(me, res.errs[0])
+}
+
+// ownContext returns err, the outcome of w in a batch, so that it wraps
+// w's own context error when the batch's context ended (every caller had
+// given up), as the error of a lone call would.
+func ownContext(w *write, err error) error {
+	if err == nil || !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if cerr := w.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
 }
 
 // batchContext returns the context a batch is written under: it carries

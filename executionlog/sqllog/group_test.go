@@ -417,3 +417,52 @@ func testGroupCancelTaken(t *testing.T, b backend) {
 		}
 	}
 }
+
+// testGroupUpdatesAppend writes one batch of updates on entries that
+// already have attempts with errors: each new attempt is stored after the
+// earlier ones, and error search finds the errors of both.
+func testGroupUpdatesAppend(t *testing.T, b backend) {
+	tl := newTestLog(t, b)
+	ctx := context.Background()
+	entries := claimAll(t, tl.Log, "a", 3)
+	for i, e := range entries {
+		// A first attempt fails alone; the retry is claimed again.
+		if err := tl.Update(ctx, executionlog.Update{ID: e.ID, Owner: "a", Status: executionlog.StatusPending,
+			NextAttemptAt: at(time.Minute), Now: at(time.Second),
+			Attempt: &executionlog.Attempt{Number: 1, StartedAt: at(0), StatusCode: 503, Error: fmt.Sprintf("first failure %d", i)}}); err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+	}
+	if got, err := tl.Claim(ctx, executionlog.Claim{Owner: "a", Now: at(time.Minute), Lease: time.Hour, Limit: 3}); err != nil || len(got) != 3 {
+		t.Fatalf("Claim: %d entries, %v; want 3", len(got), err)
+	}
+	calls := make([]func() error, len(entries))
+	for i, e := range entries {
+		calls[i] = func() error {
+			return tl.Update(ctx, executionlog.Update{ID: e.ID, Owner: "a", Status: executionlog.StatusFailed, Now: at(2 * time.Minute),
+				Attempt: &executionlog.Attempt{Number: 2, StartedAt: at(time.Minute), StatusCode: 500, Error: fmt.Sprintf("second failure %d", i)}})
+		}
+	}
+	for i, err := range inBatch(t, tl.updates, calls) {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	for i, e := range entries {
+		got := mustGetEntry(t, tl.Log, e.ID)
+		var errs []string
+		for _, a := range got.Attempts {
+			errs = append(errs, fmt.Sprintf("%d %s", a.Number, a.Error))
+		}
+		want := []string{fmt.Sprintf("1 first failure %d", i), fmt.Sprintf("2 second failure %d", i)}
+		if diff := cmp.Diff(want, errs); diff != "" || got.Status != executionlog.StatusFailed {
+			t.Errorf("entry %d: %s, attempts mismatch (-want +got):\n%s", i, got.Status, diff)
+		}
+		for _, text := range want {
+			page, err := tl.Query(ctx, executionlog.Filter{ErrorText: text[2:]})
+			if err != nil || len(page.Entries) != 1 || page.Entries[0].ID != e.ID {
+				t.Errorf("error search %q: %d entries, %v; want entry %d", text[2:], len(page.Entries), err, i)
+			}
+		}
+	}
+}
