@@ -39,6 +39,13 @@ func testMigrateConcurrently(t *testing.T, b backend) {
 			t.Fatalf("New: %v", err)
 		}
 		logs[i] = l
+		// Connect before the race: on SQLite, a connection's first
+		// PRAGMA journal_mode=WAL on a new file may fail with
+		// SQLITE_BUSY, without waiting, while another connection holds
+		// the write lock. Migrate itself is what this test races.
+		if err := l.db.PingContext(context.Background()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
 	}
 	t.Cleanup(func() { dropTables(t, logs[0].db, logs[0]) })
 
