@@ -147,19 +147,7 @@ func BenchmarkLogCycle(b *testing.B) {
 		b.Run("db="+kind+"/impl=rawsql", func(b *testing.B) {
 			db, d := benchOpen(b, kind, filepath.Join(b.TempDir(), "log.db"))
 			l := benchLog(b, db, d, benchPrefix(), false)
-			insert := d.rebind("INSERT INTO " + l.entries + " (id, trigger_id, trigger_name, action_index, ticket_id, event, url," +
-				" request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, created_at, updated_at)" +
-				" VALUES (?, ?, ?, 0, ?, 'updated', ?, ?, ?, 'pending', 0, ?, '', '', ?, ?)")
-			lock := ""
-			if d == Postgres {
-				lock = " FOR UPDATE SKIP LOCKED"
-			}
-			claim := d.rebind("UPDATE " + l.entries + " SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM " + l.entries +
-				" WHERE " + dueCondition + " ORDER BY next_attempt_at, id LIMIT 1" + lock + ") RETURNING id, url, request_body")
-			done := d.rebind("UPDATE " + l.entries + " SET status = 'succeeded', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL," +
-				" attempt_count = 1, updated_at = ? WHERE id = ? AND lease_owner = ?")
-			attempt := d.rebind("INSERT INTO " + l.attempts + " (" + attemptCols + ") VALUES (?, 1, 1, ?, ?, 200, ?, ?, ?)")
-			headers := `{"Authorization":"[REDACTED]","Content-Type":"application/json","Webhook-Id":"x"}`
+			insert, claim, done, attempt, headers := rawStatements(l)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -235,19 +223,7 @@ func BenchmarkLogCycleParallel(b *testing.B) {
 			b.Run(prefix+"/impl=rawsql", func(b *testing.B) {
 				l := benchParallelLog(b, kind)
 				db, d := l.db, l.d
-				insert := d.rebind("INSERT INTO " + l.entries + " (id, trigger_id, trigger_name, action_index, ticket_id, event, url," +
-					" request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, created_at, updated_at)" +
-					" VALUES (?, ?, ?, 0, ?, 'updated', ?, ?, ?, 'pending', 0, ?, '', '', ?, ?)")
-				lock := ""
-				if d == Postgres {
-					lock = " FOR UPDATE SKIP LOCKED"
-				}
-				claim := d.rebind("UPDATE " + l.entries + " SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM " + l.entries +
-					" WHERE " + dueCondition + " ORDER BY next_attempt_at, id LIMIT 1" + lock + ") RETURNING id, url, request_body")
-				done := d.rebind("UPDATE " + l.entries + " SET status = 'succeeded', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL," +
-					" attempt_count = 1, updated_at = ? WHERE id = ? AND lease_owner = ?")
-				attempt := d.rebind("INSERT INTO " + l.attempts + " (" + attemptCols + ") VALUES (?, 1, 1, ?, ?, 200, ?, ?, ?)")
-				headers := `{"Authorization":"[REDACTED]","Content-Type":"application/json","Webhook-Id":"x"}`
+				insert, claim, done, attempt, headers := rawStatements(l)
 				ctx := context.Background()
 				benchParallel(b, workers, func(owner string) error {
 					now := time.Now()
@@ -532,4 +508,25 @@ func TestBigBenchDrop(t *testing.T) {
 	if err := db.PingContext(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
+}
+
+// rawStatements returns the statements of the raw SQL baselines on l's
+// tables: insert a pending entry, claim one due entry, mark it done, and
+// insert its attempt; and the headers the inserted entries keep.
+func rawStatements(l *Log) (insert, claim, done, attempt, headers string) {
+	d := l.d
+	insert = d.rebind("INSERT INTO " + l.entries + " (id, trigger_id, trigger_name, action_index, ticket_id, event, url," +
+		" request_headers, request_body, status, attempt_count, next_attempt_at, error_text, note, created_at, updated_at)" +
+		" VALUES (?, ?, ?, 0, ?, 'updated', ?, ?, ?, 'pending', 0, ?, '', '', ?, ?)")
+	lock := ""
+	if d == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	claim = d.rebind("UPDATE " + l.entries + " SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM " + l.entries +
+		" WHERE " + dueCondition + " ORDER BY next_attempt_at, id LIMIT 1" + lock + ") RETURNING id, url, request_body")
+	done = d.rebind("UPDATE " + l.entries + " SET status = 'succeeded', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL," +
+		" attempt_count = 1, updated_at = ? WHERE id = ? AND lease_owner = ?")
+	attempt = d.rebind("INSERT INTO " + l.attempts + " (" + attemptCols + ") VALUES (?, 1, 1, ?, ?, 200, ?, ?, ?)")
+	headers = `{"Authorization":"[REDACTED]","Content-Type":"application/json","Webhook-Id":"x"}`
+	return insert, claim, done, attempt, headers
 }
