@@ -38,3 +38,6 @@ var (
 	// kept, so it cannot be sent again. Send a new test instead.
 	ErrNotRedeliverable = errors.New("tickethooks: entry cannot be redelivered")
 )
+
+// maxQuoted is the most bytes of a value that an error message quotes.
+const maxQuoted = 200

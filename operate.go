@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/webhook"
@@ -246,7 +247,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 // or https URL without credentials. Errors wrap ErrInvalidAction.
 func checkTestAction(a trigger.Action) error {
 	if a.Type != trigger.ActionWebhook {
-		return fmt.Errorf("%w: action type is %q, want %q", ErrInvalidAction, snippet(a.Type), trigger.ActionWebhook)
+		return fmt.Errorf("%w: action type is %q, want %q", ErrInvalidAction, textcut.Cut(a.Type, maxQuoted), trigger.ActionWebhook)
 	}
 	if a.URL == "" {
 		return fmt.Errorf("%w: url is required", ErrInvalidAction)
@@ -256,22 +257,9 @@ func checkTestAction(a trigger.Action) error {
 		return fmt.Errorf("%w: url must be an absolute http or https URL", ErrInvalidAction)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, snippet(u.Redacted()))
+		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, textcut.Cut(u.Redacted(), maxQuoted))
 	}
 	return nil
-}
-
-// snippet cuts s to a length fit for an error message.
-func snippet(s string) string {
-	const limit = 200
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 // sampleTicket is the packet TestWebhook sends when the caller gives none.

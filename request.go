@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/webhook"
 )
@@ -68,9 +68,6 @@ func capError(s string) string {
 	if len(s) <= maxAttemptError {
 		return s
 	}
-	cut := maxAttemptError
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
+	cut := textcut.Boundary(s, maxAttemptError)
 	return fmt.Sprintf("%s... (%d more bytes)", s[:cut], len(s)-cut)
 }

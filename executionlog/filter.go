@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // Length limits of text filter fields, in bytes.
@@ -33,7 +35,7 @@ func (f Filter) Normalize() (Filter, error) {
 		f.Limit = DefaultLimit
 	}
 	if f.Status != "" && !f.Status.Valid() {
-		return f, fmt.Errorf("%w: unknown status %q", ErrInvalidFilter, truncate(string(f.Status), 64))
+		return f, fmt.Errorf("%w: unknown status %q", ErrInvalidFilter, textcut.Cut(string(f.Status), 64))
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
 		return f, fmt.Errorf("%w: to %s is before from %s", ErrInvalidFilter,
@@ -114,12 +116,4 @@ func MatchesError(attempts []Attempt, text string) bool {
 		}
 	}
 	return false
-}
-
-// truncate shortens s to at most n bytes for use in error messages.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

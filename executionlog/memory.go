@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/btree"
+
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // DefaultMaxEntries is the default capacity of a Memory log.
@@ -134,7 +136,7 @@ func validateNew(e *Entry) error {
 	case e.CreatedAt.IsZero():
 		return fmt.Errorf("entry %q has no created time", e.ID)
 	case !e.Status.Valid():
-		return fmt.Errorf("entry %q has unknown status %q", e.ID, truncate(string(e.Status), 64))
+		return fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
 	case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
 		return fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
 	}

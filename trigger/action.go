@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tickethooks/tickethooks/internal/httpheader"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // The built-in action types.
@@ -195,20 +196,7 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 		}
 		return Action{Type: def.Type, Params: params}, errs
 	}
-	return Action{}, []error{fmt.Errorf("unknown action type %q (want %q, %q or a type registered in Options.ActionTypes)", shorten(def.Type), ActionWebhook, ActionNote)}
-}
-
-// shorten cuts s to a length fit for an error message.
-func shorten(s string) string {
-	const max = 200
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "..."
+	return Action{}, []error{fmt.Errorf("unknown action type %q (want %q, %q or a type registered in Options.ActionTypes)", textcut.Cut(def.Type, maxQuoted), ActionWebhook, ActionNote)}
 }
 
 // checkHeaders validates a webhook action's headers and secret header
@@ -219,22 +207,22 @@ func checkHeaders(headers map[string]string, secret []string) []error {
 	seen := make(map[string]string, len(names))
 	for _, name := range names {
 		if !httpheader.ValidName(name) {
-			errs = append(errs, fmt.Errorf("headers: invalid header name %q", shorten(name)))
+			errs = append(errs, fmt.Errorf("headers: invalid header name %q", textcut.Cut(name, maxQuoted)))
 			continue
 		}
 		key := strings.ToLower(name)
 		if other, ok := seen[key]; ok {
-			errs = append(errs, fmt.Errorf("headers: %q and %q name the same header", shorten(other), shorten(name)))
+			errs = append(errs, fmt.Errorf("headers: %q and %q name the same header", textcut.Cut(other, maxQuoted), textcut.Cut(name, maxQuoted)))
 			continue
 		}
 		seen[key] = name
 		if !httpheader.ValidValue(headers[name]) {
-			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", shorten(name)))
+			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", textcut.Cut(name, maxQuoted)))
 		}
 	}
 	for i, name := range secret {
 		if !httpheader.ValidName(name) {
-			errs = append(errs, fmt.Errorf("secret_headers[%d]: invalid header name %q", i, shorten(name)))
+			errs = append(errs, fmt.Errorf("secret_headers[%d]: invalid header name %q", i, textcut.Cut(name, maxQuoted)))
 		}
 	}
 	return errs

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 )
 
@@ -156,7 +157,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 		}
 	}
 	if !skip["type"] && def.Type != "" && def.Type != TypeTicket {
-		report("type", fmt.Errorf("must be %q, not %q", TypeTicket, shorten(def.Type)))
+		report("type", fmt.Errorf("must be %q, not %q", TypeTicket, textcut.Cut(def.Type, maxQuoted)))
 	}
 
 	if len(def.On) == 0 {
@@ -170,7 +171,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 		case eventUpdated:
 			bit = onUpdated
 		default:
-			report(fmt.Sprintf("on[%d]", i), fmt.Errorf("unknown event %q (want %q or %q)", shorten(ev), eventCreated, eventUpdated))
+			report(fmt.Sprintf("on[%d]", i), fmt.Errorf("unknown event %q (want %q or %q)", textcut.Cut(ev, maxQuoted), eventCreated, eventUpdated))
 			continue
 		}
 		if t.on&bit != 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 )
 
@@ -31,7 +32,7 @@ func compileCondition(def ConditionDefinition) (cond, payload.WebhookEvent, []er
 		if def.Operator == "" {
 			errs = append(errs, errors.New("operator is required"))
 		} else {
-			errs = append(errs, fmt.Errorf("unknown operator %q", shorten(def.Operator)))
+			errs = append(errs, fmt.Errorf("unknown operator %q", textcut.Cut(def.Operator, maxQuoted)))
 		}
 	}
 	if errs != nil {

@@ -95,3 +95,6 @@ func (e *RuntimeError) Error() string {
 
 // Unwrap returns the cause.
 func (e *RuntimeError) Unwrap() error { return e.Err }
+
+// maxQuoted is the most bytes of a value that an error message quotes.
+const maxQuoted = 200

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 )
 
@@ -140,7 +141,7 @@ func lookupField(name string) (*field, error) {
 	if rest, ok := strings.CutPrefix(name, customFieldPrefix); ok {
 		id, err := strconv.Atoi(rest)
 		if err != nil || id <= 0 || strconv.Itoa(id) != rest {
-			return nil, fmt.Errorf("custom field %q must be %s<id> with a positive integer id", shorten(name), customFieldPrefix)
+			return nil, fmt.Errorf("custom field %q must be %s<id> with a positive integer id", textcut.Cut(name, maxQuoted), customFieldPrefix)
 		}
 		return customField(name, id), nil
 	}
@@ -153,9 +154,9 @@ func lookupField(name string) (*field, error) {
 		}
 	}
 	if len(name) >= len(customFieldPrefix) && strings.EqualFold(name[:len(customFieldPrefix)], customFieldPrefix) {
-		return nil, fmt.Errorf("unknown field %q (did you mean %q?)", shorten(name), shorten(customFieldPrefix+name[len(customFieldPrefix):]))
+		return nil, fmt.Errorf("unknown field %q (did you mean %q?)", textcut.Cut(name, maxQuoted), textcut.Cut(customFieldPrefix+name[len(customFieldPrefix):], maxQuoted))
 	}
-	return nil, fmt.Errorf("unknown field %q (known fields: %s)", shorten(name), fieldNames)
+	return nil, fmt.Errorf("unknown field %q (known fields: %s)", textcut.Cut(name, maxQuoted), fieldNames)
 }
 
 // customField returns the field for custom field id: the Value of the

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // Parse decodes a JSON array of definitions and compiles it as Compile
@@ -74,7 +76,7 @@ func (dc decoder) fail(path string, err error) {
 
 // unknown records an unknown key. Validation of the rest goes on.
 func (dc decoder) unknown(path, key string, known []string) {
-	msg := fmt.Sprintf("unknown key %q", shorten(key))
+	msg := fmt.Sprintf("unknown key %q", textcut.Cut(key, maxQuoted))
 	if s := suggest(key, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}

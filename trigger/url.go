@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tickethooks/tickethooks/internal/netguard"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // loopbackV4 is the IPv4 loopback network. AllowNetworks must hold all of
@@ -29,14 +30,14 @@ func checkURL(raw string, o *options) (string, []error) {
 		} else if strings.Contains(raw, "@") {
 			shown = "(unparsable)" // it may hold a password
 		}
-		return "", []error{fmt.Errorf("url %q must be an absolute http or https URL", shorten(shown))}
+		return "", []error{fmt.Errorf("url %q must be an absolute http or https URL", textcut.Cut(shown, maxQuoted))}
 	}
 	if u.User != nil {
-		return "", []error{fmt.Errorf("url %q must not contain credentials: the URL is written to the execution log; send them in a secret header", shorten(u.Redacted()))}
+		return "", []error{fmt.Errorf("url %q must not contain credentials: the URL is written to the execution log; send them in a secret header", textcut.Cut(u.Redacted(), maxQuoted))}
 	}
 	var errs []error
 	if o.requireHTTPS && u.Scheme != "https" {
-		errs = append(errs, fmt.Errorf("url %q must use https", shorten(u.String())))
+		errs = append(errs, fmt.Errorf("url %q must use https", textcut.Cut(u.String(), maxQuoted)))
 	}
 	if err := checkHost(u.Hostname(), o); err != nil {
 		errs = append(errs, err)
@@ -55,7 +56,7 @@ func checkHost(host string, o *options) error {
 	if !ok {
 		name := strings.TrimSuffix(strings.ToLower(folded), ".")
 		if (name == "localhost" || strings.HasSuffix(name, ".localhost")) && !o.allowLoopbackNames {
-			return fmt.Errorf("url host %s is a loopback name (allowed only when AllowNetworks holds %s)", shorten(host), loopbackV4)
+			return fmt.Errorf("url host %s is a loopback name (allowed only when AllowNetworks holds %s)", textcut.Cut(host, maxQuoted), loopbackV4)
 		}
 		return nil
 	}
@@ -64,7 +65,7 @@ func checkHost(host string, o *options) error {
 		return nil
 	}
 	if shown := ip.WithZone("").Unmap().String(); shown != host {
-		return fmt.Errorf("url host %s (%s) is %s", shorten(host), shown, reason)
+		return fmt.Errorf("url host %s (%s) is %s", textcut.Cut(host, maxQuoted), shown, reason)
 	}
 	return fmt.Errorf("url host %s is %s", host, reason)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // errBadRequest is wrapped by the errors of malformed request parameters;
@@ -185,14 +186,4 @@ func parseTime(name, s string, loc *time.Location, end bool) (time.Time, error) 
 }
 
 // clip shortens s for an error message.
-func clip(s string) string {
-	const limit = 64
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "..."
-}
+func clip(s string) string { return textcut.Cut(s, 64) }

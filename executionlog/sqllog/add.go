@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // insertCols are the columns Add writes, in the order insert lists their
@@ -117,7 +118,7 @@ func validateAdd(entries []*executionlog.Entry) error {
 		case e.CreatedAt.IsZero():
 			err = fmt.Errorf("entry %q has no created time", e.ID)
 		case !e.Status.Valid():
-			err = fmt.Errorf("entry %q has unknown status %q", e.ID, truncate(string(e.Status), 64))
+			err = fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
 		case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
 			err = fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // dueCondition selects the due pending entries; its arguments are the
@@ -101,7 +102,7 @@ func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 		return err
 	}
 	if !u.Status.Valid() {
-		return fmt.Errorf("sqllog: update %q: unknown status %q", u.ID, truncate(string(u.Status), 64))
+		return fmt.Errorf("sqllog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))
 	}
 	if u.Owner == "" {
 		return l.updateRefused(ctx, u)
@@ -232,7 +233,7 @@ func (l *Log) updateRefused(ctx context.Context, u executionlog.Update) error {
 	case status != string(executionlog.StatusPending):
 		return fmt.Errorf("sqllog: update: %w: entry %q is %s", executionlog.ErrLeaseLost, u.ID, status)
 	default:
-		return fmt.Errorf("sqllog: update: %w: entry %q is not leased to %q", executionlog.ErrLeaseLost, u.ID, truncate(u.Owner, 64))
+		return fmt.Errorf("sqllog: update: %w: entry %q is not leased to %q", executionlog.ErrLeaseLost, u.ID, textcut.Cut(u.Owner, 64))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // Dialect adapts the log to one SQL database: its placeholders, types,
@@ -155,13 +156,13 @@ func (s timeScanner) Scan(src any) error {
 	case []byte:
 		p, err := time.Parse(mysqlTimeFormat, string(v))
 		if err != nil {
-			return fmt.Errorf("sqllog: reading time %q: %w", truncate(string(v), 64), err)
+			return fmt.Errorf("sqllog: reading time %q: %w", textcut.Cut(string(v), 64), err)
 		}
 		t = p
 	case string:
 		p, err := time.Parse(mysqlTimeFormat, v)
 		if err != nil {
-			return fmt.Errorf("sqllog: reading time %q: %w", truncate(v, 64), err)
+			return fmt.Errorf("sqllog: reading time %q: %w", textcut.Cut(v, 64), err)
 		}
 		t = p
 	default:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // Redeliver puts the finished entry with the given id back in the queue:
@@ -26,11 +27,11 @@ func (l *Log) Redeliver(ctx context.Context, id string, now time.Time) error {
 			" WHERE id = ? AND status IN ('succeeded', 'failed')",
 			d.timeArg(now), d.timeArg(now), id)
 		if err != nil {
-			return fmt.Errorf("sqllog: redeliver %q: %w", truncate(id, 64), err)
+			return fmt.Errorf("sqllog: redeliver %q: %w", textcut.Cut(id, 64), err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("sqllog: redeliver %q: %w", truncate(id, 64), err)
+			return fmt.Errorf("sqllog: redeliver %q: %w", textcut.Cut(id, 64), err)
 		}
 		if n > 0 {
 			return nil
@@ -39,11 +40,11 @@ func (l *Log) Redeliver(ctx context.Context, id string, now time.Time) error {
 		err = l.queryRow(ctx, l.db, "SELECT status FROM "+l.entries+" WHERE id = ?", id).Scan(&status)
 		switch {
 		case isNoRows(err):
-			return fmt.Errorf("sqllog: redeliver: %w: %q", executionlog.ErrNotFound, truncate(id, 64))
+			return fmt.Errorf("sqllog: redeliver: %w: %q", executionlog.ErrNotFound, textcut.Cut(id, 64))
 		case err != nil:
-			return fmt.Errorf("sqllog: redeliver %q: %w", truncate(id, 64), err)
+			return fmt.Errorf("sqllog: redeliver %q: %w", textcut.Cut(id, 64), err)
 		case status == string(executionlog.StatusPending) || try > 0:
-			return fmt.Errorf("sqllog: redeliver: %w: entry %q is pending", executionlog.ErrNotFinished, truncate(id, 64))
+			return fmt.Errorf("sqllog: redeliver: %w: entry %q is pending", executionlog.ErrNotFinished, textcut.Cut(id, 64))
 		}
 		// The entry finished between the two statements: try again.
 	}

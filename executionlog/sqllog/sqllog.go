@@ -8,6 +8,7 @@ import (
 	"regexp"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // DefaultTablePrefix is the TablePrefix used when Config leaves it empty.
@@ -72,7 +73,7 @@ func New(db *sql.DB, cfg Config) (*Log, error) {
 	}
 	if !prefixPattern.MatchString(cfg.TablePrefix) {
 		return nil, fmt.Errorf("sqllog: invalid config: TablePrefix %q must be at most 32 characters of a-z, 0-9 and _",
-			truncate(cfg.TablePrefix, 64))
+			textcut.Cut(cfg.TablePrefix, 64))
 	}
 	d := cfg.Dialect
 	adds, updates := &group{}, &group{}
@@ -122,12 +123,4 @@ func (l *Log) queryRow(ctx context.Context, q queryer, query string, args ...any
 // rollback ends tx after a failure; its own error adds nothing useful.
 func rollback(tx *sql.Tx) {
 	_ = tx.Rollback()
-}
-
-// truncate shortens s to at most n bytes for use in error messages.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
