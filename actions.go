@@ -64,16 +64,16 @@ func firedInChain(ctx context.Context) map[string]bool {
 	return m
 }
 
-// withFired returns a context that records ids as fired in addition to
-// the ones ctx already carries.
-func withFired(ctx context.Context, ids []string) context.Context {
+// withFired returns a context that records the triggers fired as fired,
+// in addition to the ones ctx already carries.
+func withFired(ctx context.Context, fired []*trigger.Trigger) context.Context {
 	prev := firedInChain(ctx)
-	m := make(map[string]bool, len(prev)+len(ids))
+	m := make(map[string]bool, len(prev)+len(fired))
 	for id := range prev {
 		m[id] = true
 	}
-	for _, id := range ids {
-		m[id] = true
+	for _, t := range fired {
+		m[t.ID] = true
 	}
 	return context.WithValue(ctx, firedKey{}, m)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/payload"
@@ -159,28 +158,19 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*execut
 	return entries, nil
 }
 
-// hasOtherActions reports whether t has actions other than webhooks.
-func hasOtherActions(t *trigger.Trigger) bool {
-	return slices.ContainsFunc(t.Actions, func(a trigger.Action) bool { return a.Type != trigger.ActionWebhook })
-}
-
 // runActions runs the note and custom actions of the fired triggers in
 // order. The context handed to them records the fired triggers, so a
 // handler that changes the ticket again does not fire them a second time.
 func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, before, after *payload.Ticket) error {
-	if !slices.ContainsFunc(fired, hasOtherActions) {
-		return nil
-	}
-	ids := make([]string, len(fired))
-	for i, t := range fired {
-		ids[i] = t.ID
-	}
-	actx := withFired(ctx, ids)
+	var actx context.Context // made at the first such action: most triggers have none
 	var errs []error
 	for _, t := range fired {
 		for i, a := range t.Actions {
 			if a.Type == trigger.ActionWebhook {
 				continue
+			}
+			if actx == nil {
+				actx = withFired(ctx, fired)
 			}
 			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after}
 			if err := e.runAction(actx, call); err != nil {
