@@ -204,10 +204,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 	}()
 	ctx := e.runCtx
 	number := len(en.Attempts) + 1
-	attrs := []slog.Attr{
-		slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
-		slog.Int("ticket_id", en.TicketID), slog.Int("attempt", number),
-	}
+	attrs := entryAttrs(&en, slog.Int("attempt", number))
 
 	started := e.now()
 	req, err := e.request(ctx, en, number)
@@ -318,7 +315,7 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 // ended as the engine stops is still recorded.
 func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) bool {
 	u.ID, u.Owner, u.Now = en.ID, e.owner, e.now()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
 	defer cancel()
 	err := e.log.Update(ctx, u)
 	level, msg := slog.LevelInfo, "tickethooks: webhook delivered"
@@ -344,6 +341,17 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 	return err == nil
 }
 
+// logWriteTimeout bounds the log writes the engine makes on its own
+// account (outcomes, put-backs, test sends), which must be made even when
+// the context that led to them has ended, and must not hang.
+const logWriteTimeout = 10 * time.Second
+
+// entryAttrs returns the log line attributes that name en, then more.
+func entryAttrs(en *executionlog.Entry, more ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
+		slog.Int("ticket_id", en.TicketID)}, more...)
+}
+
 // timeHeap is a min-heap of times.
 type timeHeap []time.Time
 
@@ -367,12 +375,11 @@ var errNoResponse = errors.New("tickethooks: sender returned no response and no 
 // The lease may already be gone (a renewed claim that the attempt's own
 // update released), so a lost lease is not reported.
 func (e *Engine) putBack(en executionlog.Entry, at time.Time, note string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
 	defer cancel()
 	err := e.log.Update(ctx, executionlog.Update{ID: en.ID, Owner: e.owner, Status: executionlog.StatusPending,
 		NextAttemptAt: at, Note: note, Now: e.now()})
-	attrs := []slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
-		slog.Int("ticket_id", en.TicketID), slog.Time("next_attempt_at", at)}
+	attrs := entryAttrs(&en, slog.Time("next_attempt_at", at))
 	switch {
 	case err == nil:
 		if note != "" {

@@ -76,8 +76,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 		}
 		for _, en := range entries {
 			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: webhook queued",
-				slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
-				slog.Int("ticket_id", en.TicketID), slog.String("event", en.Event))
+				entryAttrs(en, slog.String("event", en.Event))...)
 		}
 		if tx == nil {
 			// Entries written in a transaction may yet roll back: the

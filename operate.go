@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/internal/textcut"
@@ -218,7 +217,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 		UpdatedAt:      e.now(),
 	}
 	// Record the send even when ctx ended during it.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), logWriteTimeout)
 	defer rcancel()
 	recordErr := e.add(rctx, nil, []*executionlog.Entry{en})
 
