@@ -112,18 +112,8 @@ func NewHTTPSender(cfg HTTPSenderConfig) *HTTPSender {
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
-	switch {
-	case s.maxResponseBody == 0:
-		s.maxResponseBody = DefaultMaxResponseBody
-	case s.maxResponseBody < 0:
-		s.maxResponseBody = 0
-	}
-	switch {
-	case s.maxDrain == 0:
-		s.maxDrain = DefaultMaxDrain
-	case s.maxDrain < 0:
-		s.maxDrain = 0
-	}
+	s.maxResponseBody = limitOr(s.maxResponseBody, DefaultMaxResponseBody)
+	s.maxDrain = limitOr(s.maxDrain, DefaultMaxDrain)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -214,34 +204,43 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 		}
 		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
 	}
-	where := u.Redacted()
+	resp, err := s.send(ctx, u, req)
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+	}
+	return resp, nil
+}
+
+// send makes the attempt Send describes, to u, the parsed req.URL. Its
+// errors do not name the URL: Send adds it.
+func (s *HTTPSender) send(ctx context.Context, u *url.URL, req *Request) (*Response, error) {
 	if !httpheader.ValidValue(req.ID) {
-		return nil, fmt.Errorf("post %s: %w: id holds a control character", where, ErrInvalidRequest)
+		return nil, fmt.Errorf("%w: id holds a control character", ErrInvalidRequest)
 	}
 	if err := checkHeader(req.Header); err != nil {
-		return nil, fmt.Errorf("post %s: %w", where, err)
+		return nil, err
 	}
 	keys, err := signingKeys(req)
 	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", where, err)
+		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("post %s: %w", where, contextError(ctx))
+	if ctx.Err() != nil {
+		return nil, contextError(ctx)
 	}
 
 	start := time.Now()
 	deadline := start.Add(s.timeout)
 	actx, cancel := context.WithDeadlineCause(ctx, deadline, errAttemptTimeout)
 	defer cancel()
-	hreq, err := s.newHTTPRequest(actx, u, req, keys)
+	hreq, err := s.newHTTPRequest(actx, req, keys)
 	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", where, err)
+		return nil, err
 	}
 
 	hresp, err := s.client.Do(hreq)
 	if err != nil {
 		if e := s.attemptError(ctx, actx, deadline); e != nil {
-			return nil, fmt.Errorf("post %s: %w", where, e)
+			return nil, e
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -251,9 +250,9 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 			// A timeout of the transport or of the caller's client.
 			// Kept out of the chain: context.DeadlineExceeded must
 			// mean the caller's ctx.
-			return nil, fmt.Errorf("post %s: %w: %v", where, ErrTimeout, err)
+			return nil, fmt.Errorf("%w: %v", ErrTimeout, err)
 		}
-		return nil, fmt.Errorf("post %s: %w", where, err)
+		return nil, err
 	}
 	defer hresp.Body.Close()
 
@@ -266,7 +265,7 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 		case isTimeout(err):
 			err = fmt.Errorf("%w: %v", ErrTimeout, err)
 		}
-		return nil, fmt.Errorf("post %s: status %d: reading response body: %w", where, hresp.StatusCode, err)
+		return nil, fmt.Errorf("status %d: reading response body: %w", hresp.StatusCode, err)
 	}
 	if resp.Truncated && s.maxDrain > 0 {
 		// Errors while draining do not matter: the response is complete
@@ -276,6 +275,15 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 	}
 	resp.Duration = time.Since(start)
 	return resp, nil
+}
+
+// limitOr returns a size limit from its configured value v: def when v is
+// zero, none (0) when v is negative.
+func limitOr(v, def int64) int64 {
+	if v == 0 {
+		return def
+	}
+	return max(v, 0)
 }
 
 // signingKeys returns the keys of req.Secrets, or an error wrapping
@@ -296,8 +304,9 @@ func signingKeys(req *Request) ([][]byte, error) {
 
 // newHTTPRequest builds the HTTP request of one attempt, signed with keys
 // when there are any.
-func (s *HTTPSender) newHTTPRequest(ctx context.Context, u *url.URL, req *Request, keys [][]byte) (*http.Request, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(req.Body))
+func (s *HTTPSender) newHTTPRequest(ctx context.Context, req *Request, keys [][]byte) (*http.Request, error) {
+	// req.URL, which parseURL accepted: the parsed form is shared.
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
