@@ -167,8 +167,7 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 	b = batcher{l: l, q: q, table: l.attempts, cols: attemptCols, ncols: attemptColCount}
 	for _, e := range entries {
 		for i, a := range e.Attempts {
-			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), e.ID, i+1, a.Number, d.timeArg(a.StartedAt),
-				int64(a.Duration), a.StatusCode, []byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated); err != nil {
+			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), appendAttempt([]any{e.ID, i + 1}, d, &a)...); err != nil {
 				return fmt.Errorf("entry %q: writing attempt %d: %w", e.ID, i+1, err)
 			}
 		}

@@ -67,17 +67,15 @@ func (l *Log) writeBatch(ctx context.Context, batch []*write) batchResult {
 		return batchResult{retry: true}
 	}
 	if err := tx.Commit(); err != nil {
-		errs := make([]error, len(batch))
+		// Refused updates are refused whether or not the commit went
+		// through, as they would be alone; the rest get its error.
+		res := l.refusals(ctx, batch, changed)
 		for i, w := range batch {
-			if w.u != nil && !changed[i] {
-				// Refused whether or not the commit went through, as
-				// it would have been alone.
-				errs[i] = l.updateRefused(ctx, *w.u)
-				continue
+			if res.errs[i] == nil {
+				res.errs[i] = w.failed(fmt.Errorf("commit: %w", err))
 			}
-			errs[i] = w.failed(fmt.Errorf("commit: %w", err))
 		}
-		return batchResult{errs: errs}
+		return res
 	}
 	return l.refusals(ctx, batch, changed)
 }
@@ -122,8 +120,7 @@ func (l *Log) updateAll(ctx context.Context, tx queryer, batch []*write) ([]bool
 		if w.u == nil {
 			continue
 		}
-		set, args := l.updateStmt(w.u)
-		c, err := l.updateIn(ctx, tx, w.u, set, args)
+		c, err := l.updateIn(ctx, tx, w.u)
 		if err != nil {
 			return nil, err
 		}

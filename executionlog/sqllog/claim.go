@@ -145,55 +145,50 @@ func updateValues(d Dialect, u *executionlog.Update) (next any, added int, errTe
 // updateOne writes u alone: on PostgreSQL in one statement, elsewhere in
 // one transaction (or one statement when u has no attempt).
 func (l *Log) updateOne(ctx context.Context, u executionlog.Update) error {
-	set, args := l.updateStmt(&u)
-	if u.Attempt == nil {
-		res, err := l.exec(ctx, l.db, set, args...)
-		if err != nil {
-			return updateError(u.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return updateError(u.ID, err)
-		} else if n == 0 {
-			return l.updateRefused(ctx, u)
-		}
-		return nil
+	var changed bool
+	var err error
+	if w, ok := l.d.(oneStatementWriter); ok && u.Attempt != nil {
+		set, args := l.updateStmt(&u)
+		changed, err = w.updateAttempt(ctx, l, set, args, u.ID, u.Attempt)
+	} else if u.Attempt == nil {
+		changed, err = l.updateIn(ctx, l.db, &u) // one UPDATE
+	} else {
+		changed, err = l.updateTx(ctx, &u)
 	}
-
-	if w, ok := l.d.(oneStatementWriter); ok {
-		changed, err := w.updateAttempt(ctx, l, set, args, u.ID, u.Attempt)
-		if err != nil {
-			return updateError(u.ID, err)
-		}
-		if !changed {
-			return l.updateRefused(ctx, u)
-		}
-		return nil
-	}
-
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return updateError(u.ID, fmt.Errorf("begin transaction: %w", err))
-	}
-	changed, err := l.updateIn(ctx, tx, &u, set, args)
-	if err != nil || !changed {
-		rollback(tx)
-		if err != nil {
-			return updateError(u.ID, err)
-		}
+	switch {
+	case err != nil:
+		return updateError(u.ID, err)
+	case !changed:
 		return l.updateRefused(ctx, u)
-	}
-	if err := tx.Commit(); err != nil {
-		return updateError(u.ID, fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
 
-// updateIn runs set, the UPDATE of u with its arguments args, on tx and,
-// when it changed the entry and u has an attempt, inserts the attempt. It
+// updateTx runs updateIn for u in a transaction of its own, committed
+// only when the entry changed.
+func (l *Log) updateTx(ctx context.Context, u *executionlog.Update) (bool, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin transaction: %w", err)
+	}
+	changed, err := l.updateIn(ctx, tx, u)
+	if err != nil || !changed {
+		rollback(tx)
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
+
+// updateIn runs the UPDATE of u on q and, when it changed the entry and u
+// has an attempt, inserts the attempt (q is then a transaction). It
 // reports whether the entry changed. The UPDATE comes first, so that on
 // SQLite a transaction takes the write lock before it reads anything.
-func (l *Log) updateIn(ctx context.Context, tx queryer, u *executionlog.Update, set string, args []any) (bool, error) {
-	res, err := l.exec(ctx, tx, set, args...)
+func (l *Log) updateIn(ctx context.Context, q queryer, u *executionlog.Update) (bool, error) {
+	set, args := l.updateStmt(u)
+	res, err := l.exec(ctx, q, set, args...)
 	if err != nil {
 		return false, err
 	}
@@ -202,13 +197,11 @@ func (l *Log) updateIn(ctx context.Context, tx queryer, u *executionlog.Update, 
 		return n > 0, err
 	}
 	var seq int
-	if err := l.queryRow(ctx, tx, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&seq); err != nil {
+	if err := l.queryRow(ctx, q, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&seq); err != nil {
 		return false, fmt.Errorf("reading attempt count: %w", err)
 	}
-	d, a := l.d, u.Attempt
-	if _, err := l.exec(ctx, tx, "INSERT INTO "+l.attempts+" ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		u.ID, seq, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
-		[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated); err != nil {
+	if _, err := l.exec(ctx, q, "INSERT INTO "+l.attempts+" ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		appendAttempt([]any{u.ID, seq}, l.d, u.Attempt)...); err != nil {
 		return false, fmt.Errorf("writing attempt %d: %w", seq, err)
 	}
 	return true, nil
@@ -245,4 +238,11 @@ func (l *Log) updateRefused(ctx context.Context, u executionlog.Update) error {
 // NULs matches error_text exactly when it matches one attempt's error.
 func searchText(s string) string {
 	return strings.ReplaceAll(strings.ToLower(s), "\x00", "\n")
+}
+
+// appendAttempt appends to args the values of a for the attemptCols that
+// follow entry_id and seq.
+func appendAttempt(args []any, d Dialect, a *executionlog.Attempt) []any {
+	return append(args, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
+		[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)
 }

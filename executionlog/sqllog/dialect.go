@@ -120,14 +120,6 @@ func ceilMicro(t time.Time) time.Time {
 	return m
 }
 
-// nullTimeArg encodes t as a query argument, and a zero t as NULL.
-func nullTimeArg(d Dialect, t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return d.timeArg(t)
-}
-
 // timeScanner reads a time column into t, whatever form the driver
 // returns it in: time.Time, unix microseconds (SQLite), or text (MySQL
 // without parseTime). NULL reads as the zero time. Every time is

@@ -154,8 +154,7 @@ func (postgresDialect) updateAttempt(ctx context.Context, l *Log, set string, ar
 	err := l.queryRow(ctx, l.db, "WITH u AS ("+set+" RETURNING attempt_count) INSERT INTO "+l.attempts+" ("+attemptCols+")"+
 		" SELECT CAST(? AS text), u.attempt_count, CAST(? AS bigint), CAST(? AS timestamptz), CAST(? AS bigint),"+
 		" CAST(? AS integer), CAST(? AS bytea), CAST(? AS bytea), CAST(? AS boolean) FROM u RETURNING 1",
-		append(args, id, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
-			[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)...).Scan(&one)
+		appendAttempt(append(args, id), d, a)...).Scan(&one)
 	switch {
 	case isNoRows(err):
 		return false, nil
@@ -209,8 +208,7 @@ func (postgresDialect) updateBatch(ctx context.Context, l *Log, us []*executionl
 		next, added, errText := updateValues(d, u)
 		args = append(args, i, u.ID, u.Owner, string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText)
 		if a := u.Attempt; a != nil {
-			args = append(args, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
-				[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)
+			args = appendAttempt(args, d, a)
 		} else {
 			args = append(args, nil, nil, nil, nil, nil, nil, nil)
 		}
