@@ -219,7 +219,7 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 		return err
 	}
 	if !u.Status.Valid() {
-		return fmt.Errorf("executionlog: update %q: unknown status %q", u.ID, u.Status)
+		return fmt.Errorf("executionlog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))
 	}
 
 	m.mu.Lock()
@@ -386,9 +386,7 @@ func compareEntries(a, b *Entry) int {
 // e.
 func copyEntry(e *Entry) Entry {
 	c := *e
-	if e.RequestHeaders != nil {
-		c.RequestHeaders = maps.Clone(e.RequestHeaders)
-	}
+	c.RequestHeaders = maps.Clone(e.RequestHeaders)
 	c.RequestBody = slices.Clone(e.RequestBody)
 	c.Attempts = slices.Clone(e.Attempts)
 	return c

@@ -394,15 +394,7 @@ func loadBigBench(b *testing.B, l *Log) {
 	for i := range bigRows {
 		created := base.Add(-time.Duration(bigRows-1-i) * time.Second)
 		ticket := 1 + rng.IntN(bigRows/10)
-		errText, code := "", 200
-		r := rng.IntN(10_000)
-		for _, e := range bigErrors {
-			if r < e.per {
-				errText, code = e.text, 0
-				break
-			}
-			r -= e.per
-		}
+		errText, code := bigError(rng)
 		status, next := executionlog.StatusSucceeded, time.Time{}
 		switch {
 		case errText != "" && i%3 == 0:

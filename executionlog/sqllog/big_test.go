@@ -54,6 +54,19 @@ var bigErrors = []struct {
 	{"tls: failed to verify certificate: x509: certificate signed by unknown authority", 1},
 }
 
+// bigError draws the outcome of a generated attempt: an error of
+// bigErrors with status code 0, or "" and 200 for a success.
+func bigError(rng *rand.Rand) (string, int) {
+	r := rng.IntN(10_000)
+	for _, e := range bigErrors {
+		if r < e.per {
+			return e.text, 0
+		}
+		r -= e.per
+	}
+	return "", 200
+}
+
 // loadBig writes bigRows entries, each with one attempt, straight into the
 // tables with multi-row INSERTs in one transaction, oldest first as an
 // engine adds them: they are created one a second, the newest at base. It
@@ -78,15 +91,7 @@ func loadBig(t *testing.T, l *testLog) int {
 		created := base.Add(-time.Duration(bigRows-1-i) * time.Second)
 		id := executionlog.NewID(created)
 		ticket := 1 + rng.IntN(bigRows/10)
-		errText, code := "", 200
-		r := rng.IntN(10_000)
-		for _, e := range bigErrors {
-			if r < e.per {
-				errText, code = e.text, 0
-				break
-			}
-			r -= e.per
-		}
+		errText, code := bigError(rng)
 		status, next := executionlog.StatusSucceeded, any(nil)
 		switch {
 		case errText != "" && i%3 == 0:
