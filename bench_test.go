@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -153,15 +152,12 @@ func (r *benchReceiver) wait(b *testing.B) {
 	}
 }
 
-// benchLoopback is where the receivers listen.
-var benchLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-
 // newBenchEngine starts an engine with the loopback sender and a silent
 // logger. The caller closes it.
 func newBenchEngine(b *testing.B, cfg tickethooks.Config) *tickethooks.Engine {
 	b.Helper()
 	if cfg.Sender == nil {
-		cfg.Sender = webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks: benchLoopback})
+		cfg.Sender = webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks: loopback})
 	}
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	e, err := tickethooks.New(cfg)
@@ -188,7 +184,7 @@ func benchStore(b *testing.B, defs []map[string]any) *trigger.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := trigger.Parse(data, &trigger.Options{AllowNetworks: benchLoopback})
+	set, err := trigger.Parse(data, &trigger.Options{AllowNetworks: loopback})
 	if err != nil {
 		b.Fatalf("Parse: %v", err)
 	}
@@ -472,15 +468,29 @@ func benchEngineDelivery(b *testing.B, workers int, bd *benchDB) {
 	e := newBenchEngine(b, cfg)
 	before, after := benchChange()
 	ctx := context.Background()
+	benchDeliveries(b, workers, func(int) func() error {
+		return func() error { return e.OnTicketChange(ctx, before, after) }
+	}, func() {
+		rc.wait(b)
+		closeBenchEngine(b, e)
+	})
+}
+
+// benchDeliveries times b.N deliveries made by workers goroutines: newOp
+// gives each goroutine, by its number, the function that makes one.
+// finish, when not nil, runs before the clock stops (waiting for the
+// last deliveries). It reports deliveries/s.
+func benchDeliveries(b *testing.B, workers int, newOp func(w int) func() error, finish func()) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
+			op := newOp(w)
 			for next.Add(1) <= int64(b.N) {
-				if err := e.OnTicketChange(ctx, before, after); err != nil {
+				if err := op(); err != nil {
 					b.Error(err)
 					return
 				}
@@ -488,8 +498,9 @@ func benchEngineDelivery(b *testing.B, workers int, bd *benchDB) {
 		})
 	}
 	wg.Wait()
-	rc.wait(b)
-	closeBenchEngine(b, e)
+	if finish != nil {
+		finish()
+	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
@@ -501,25 +512,9 @@ func benchRawHTTP(b *testing.B, workers int) {
 	client, closeClient := benchClient(workers)
 	defer closeClient()
 	body := benchBody(b)
-	var next atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
-				if err := benchPost(client, rc.URL+"/hooks", body); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+	benchDeliveries(b, workers, func(int) func() error {
+		return func() error { return benchPost(client, rc.URL+"/hooks", body) }
+	}, nil)
 }
 
 // benchClient returns a client whose transport keeps workers idle
@@ -608,26 +603,10 @@ func benchRawSQL(b *testing.B, workers int, bd *benchDB) {
 		return tx.Commit()
 	}
 
-	var next atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("raw-%d", w)
-			for next.Add(1) <= int64(b.N) {
-				if err := deliver(owner); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+	benchDeliveries(b, workers, func(w int) func() error {
+		owner := fmt.Sprintf("raw-%d", w)
+		return func() error { return deliver(owner) }
+	}, nil)
 }
 
 // benchHeapPending is how many pending entries BenchmarkHeapPending1M

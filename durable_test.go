@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,7 +225,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func durableTriggers(t *testing.T, url string) *trigger.Store {
 	t.Helper()
 	set, err := trigger.Parse([]byte(resolvedTrigger(url)), &trigger.Options{
-		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		AllowNetworks: loopback,
 	})
 	if err != nil {
 		t.Fatalf("loading triggers: %v", err)
