@@ -74,7 +74,7 @@ func compileRaw(b *testing.B, src string) *vm.Program {
 	return p
 }
 
-// rawEnv is the environment NewEvent prepares, boxed once.
+// rawEnv is the environment an Event prepares for expr's VM, boxed once.
 func rawEnv(before, after *payload.Ticket) any {
 	return trigger.Env{Ticket: *after, Previous: before, Event: "updated"}
 }

@@ -11,8 +11,8 @@ const (
 
 // Event is one ticket change that triggers are evaluated against. Build it
 // with NewEvent, once per change, and evaluate every trigger against the
-// same Event: NewEvent prepares the expression environment once so that the
-// triggers share it.
+// same Event: the first expression that runs on expr's VM prepares the
+// expression environment, and the triggers after it share it.
 //
 // An Event is safe for concurrent use by many triggers. Neither it nor the
 // tickets it points to may be changed while it is in use.
@@ -29,16 +29,13 @@ type Event struct {
 	// ticket.
 	After *payload.Ticket
 
-	env  any    // Env, prepared by NewEvent
-	slot vmSlot // the VM expression programs run on; see Release
+	slot vmSlot // the VM and Env expression programs run on; see Release
 }
 
 // NewEvent returns the Event for a change from before to after. before is
 // nil when the ticket was created.
 func NewEvent(before, after *payload.Ticket) *Event {
-	e := &Event{Before: before, After: after}
-	e.env = e.makeEnv()
-	return e
+	return &Event{Before: before, After: after}
 }
 
 // Release returns the expression VM the Event keeps, if any, to a pool
@@ -71,8 +68,8 @@ func (e *Event) tickets() (after, before *payload.Ticket) {
 	return orZero(e.After), orZero(e.Before)
 }
 
-// makeEnv builds the expression environment, boxed once so that running
-// each trigger's program does not allocate it again.
+// makeEnv builds the expression environment, boxed: the Event keeps it
+// so that running each trigger's program does not allocate it again.
 func (e *Event) makeEnv() any {
 	env := Env{Previous: e.Before, Event: e.Kind()}
 	if e.After != nil {

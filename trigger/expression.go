@@ -102,22 +102,19 @@ func (c *helperCheck) Visit(node *ast.Node) {
 	}
 	// A literal value of the wrong type could never match.
 	val := call.Arguments[1]
+	fits := true
 	switch v := val.(type) {
 	case *ast.StringNode:
-		if f.kind != kindString {
-			c.add(val, fmt.Sprintf("%s: value for %s must be an integer", name, f.describe()))
-		}
+		fits = f.kind == kindString
 	case *ast.IntegerNode:
-		if f.kind != kindInt {
-			c.add(val, fmt.Sprintf("%s: value for %s must be a string", name, f.describe()))
-		}
+		fits = f.kind == kindInt
 	case *ast.FloatNode:
-		if f.kind != kindInt {
-			c.add(val, fmt.Sprintf("%s: value for %s must be a string", name, f.describe()))
-		} else if _, ok := floatToInt(v.Value); !ok {
-			c.add(val, fmt.Sprintf("%s: value for %s must be an integer", name, f.describe()))
-		}
+		_, integral := floatToInt(v.Value)
+		fits = f.kind == kindInt && integral
 	case *ast.BoolNode, *ast.NilNode, *ast.ArrayNode, *ast.MapNode:
+		fits = false
+	}
+	if !fits {
 		want := "a string"
 		if f.kind == kindInt {
 			want = "an integer"
@@ -179,16 +176,21 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 // triggers evaluated in turn against one Event share one VM without a
 // pool round trip each. When the slot is held by another goroutine it runs
 // p on a VM from the pool instead.
-func runProgram(p *vm.Program, env any, slot *vmSlot) (result bool, err error) {
+func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
+	slot := &ev.slot
 	var m *vm.VM
+	var env any
 	own := slot.busy.CompareAndSwap(0, 1)
 	if own {
 		if slot.m == nil {
 			slot.m = vms.Get().(*vm.VM)
 		}
-		m = slot.m
+		if slot.env == nil {
+			slot.env = ev.makeEnv()
+		}
+		m, env = slot.m, slot.env
 	} else {
-		m = vms.Get().(*vm.VM)
+		m, env = vms.Get().(*vm.VM), ev.makeEnv()
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -219,6 +221,7 @@ func runProgram(p *vm.Program, env any, slot *vmSlot) (result bool, err error) {
 type vmSlot struct {
 	busy atomic.Int32
 	m    *vm.VM
+	env  any // Env, boxed at the first program run
 }
 
 // release returns the slot's VM to the pool, unless a goroutine holds it.

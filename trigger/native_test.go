@@ -13,7 +13,7 @@ import (
 // vmResult evaluates tr's program on expr's VM, whether or not tr has a
 // Go closure.
 func vmResult(tr *Trigger, ev *Event) (bool, error) {
-	return runProgram(tr.program, ev.makeEnv(), &ev.slot)
+	return runProgram(tr.program, ev)
 }
 
 func TestNativePath(t *testing.T) {

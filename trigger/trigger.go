@@ -99,11 +99,7 @@ func (t *Trigger) Evaluate(ev *Event) (bool, error) {
 	if t.native != nil {
 		return t.native(after, before, created), nil
 	}
-	env := ev.env
-	if env == nil { // an Event built without NewEvent
-		env = ev.makeEnv()
-	}
-	ok, err := runProgram(t.program, env, &ev.slot)
+	ok, err := runProgram(t.program, ev)
 	if err != nil {
 		return false, runtimeError(t.ID, err)
 	}
