@@ -1,6 +1,9 @@
 package payload
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Ticket is the JSON data packet POSTed to a webhook receiver when a trigger
 // fires. Its field names and JSON types follow the published packet exactly;
@@ -140,21 +143,15 @@ func (t *Ticket) Clone() *Ticket {
 	if t.Actions != nil {
 		c.Actions = make([]Action, len(t.Actions))
 		for i, a := range t.Actions {
-			if a.Attachments != nil {
-				a.Attachments = append([]Attachment(nil), a.Attachments...)
-			}
+			a.Attachments = slices.Clone(a.Attachments)
 			c.Actions[i] = a
 		}
 	}
-	if t.WebhookEvents != nil {
-		c.WebhookEvents = append([]WebhookEvent(nil), t.WebhookEvents...)
-	}
+	c.WebhookEvents = slices.Clone(t.WebhookEvents)
 	if t.CustomFieldValues != nil {
 		c.CustomFieldValues = make([]CustomFieldValue, len(t.CustomFieldValues))
 		for i, v := range t.CustomFieldValues {
-			if v.Items != nil {
-				v.Items = append([]CustomFieldItem(nil), v.Items...)
-			}
+			v.Items = slices.Clone(v.Items)
 			c.CustomFieldValues[i] = v
 		}
 	}

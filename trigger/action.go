@@ -90,7 +90,6 @@ func (a *ActionDefinition) UnmarshalJSON(data []byte) error {
 			return err
 		}
 		*a = ActionDefinition(p)
-		a.Params = nil
 		return nil
 	}
 	*a = ActionDefinition{Type: head.Type, Params: compactJSON(data)}
@@ -121,19 +120,26 @@ func isBuiltinAction(t string) bool { return t == ActionWebhook || t == ActionNo
 // the action are *pathError.
 func compileAction(def ActionDefinition, o *options) (Action, []error) {
 	var errs []error
-	notFor := func(key, what string) {
-		errs = append(errs, fmt.Errorf("%s does not apply to %s", key, what))
+	// notFor reports each key that is set but does not apply to the
+	// action, in a fixed order.
+	notFor := func(what string, applies ...string) {
+		for _, k := range [...]struct {
+			key string
+			set bool
+		}{
+			{"url", def.URL != ""}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
+			{"secrets", def.Secrets != nil}, {"text", def.Text != ""}, {"params", def.Params != nil},
+		} {
+			if k.set && !slices.Contains(applies, k.key) {
+				errs = append(errs, fmt.Errorf("%s does not apply to %s", k.key, what))
+			}
+		}
 	}
 	switch {
 	case def.Type == "":
 		return Action{}, []error{errors.New("type is required")}
 	case def.Type == ActionWebhook:
-		if def.Text != "" {
-			notFor("text", "a webhook action")
-		}
-		if def.Params != nil {
-			notFor("params", "a webhook action")
-		}
+		notFor("a webhook action", "url", "headers", "secret_headers", "secrets")
 		u, uerrs := checkURL(def.URL, o)
 		errs = append(errs, uerrs...)
 		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
@@ -150,42 +156,13 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 		}
 		return a, errs
 	case def.Type == ActionNote:
-		if def.URL != "" {
-			notFor("url", "a note action")
-		}
-		if def.Headers != nil {
-			notFor("headers", "a note action")
-		}
-		if def.SecretHeaders != nil {
-			notFor("secret_headers", "a note action")
-		}
-		if def.Secrets != nil {
-			notFor("secrets", "a note action")
-		}
-		if def.Params != nil {
-			notFor("params", "a note action")
-		}
+		notFor("a note action", "text")
 		if strings.TrimSpace(def.Text) == "" {
 			errs = append(errs, errors.New("text is required"))
 		}
 		return Action{Type: ActionNote, Text: def.Text}, errs
 	case o.actionTypes[def.Type]:
-		what := fmt.Sprintf("action type %q (its settings belong in Params)", def.Type)
-		if def.URL != "" {
-			notFor("url", what)
-		}
-		if def.Headers != nil {
-			notFor("headers", what)
-		}
-		if def.SecretHeaders != nil {
-			notFor("secret_headers", what)
-		}
-		if def.Secrets != nil {
-			notFor("secrets", what)
-		}
-		if def.Text != "" {
-			notFor("text", what)
-		}
+		notFor(fmt.Sprintf("action type %q (its settings belong in Params)", def.Type), "params")
 		params := def.Params
 		if params == nil {
 			params, _ = json.Marshal(map[string]string{"type": def.Type})

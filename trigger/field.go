@@ -164,11 +164,7 @@ func lookupField(name string) (*field, error) {
 func customField(name string, id int) *field {
 	return &field{name: name, criteria: payload.CriteriaCustomField, kind: kindString, ops: stringOps,
 		str: func(t *payload.Ticket) string {
-			for i := range t.CustomFieldValues {
-				if t.CustomFieldValues[i].CustomFieldId == id {
-					return t.CustomFieldValues[i].Value
-				}
-			}
-			return ""
+			v, _ := t.CustomField(id)
+			return v
 		}}
 }

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"cmp"
 	"reflect"
 	"strings"
 
@@ -69,12 +70,10 @@ func boolExpr(n ast.Node) cond {
 		}
 		return func(a, b *payload.Ticket, created bool) bool { return !c(a, b, created) }
 	case *ast.BinaryNode:
-		switch n.Operator {
-		case "&&", "and":
-			return junction(n, true)
-		case "||", "or":
-			return junction(n, false)
-		case "in":
+		if and, ok := isAnd(n.Operator); ok {
+			return junction(n, and)
+		}
+		if n.Operator == "in" {
 			return inExpr(n)
 		}
 		return compareExpr(n)
@@ -225,11 +224,7 @@ func stringOperand(n ast.Node) (operand[string], bool) {
 			break
 		}
 		if id, ok := intLiteral(n.Arguments[0]); ok {
-			// As Env.CustomField.
-			return operand[string]{get: func(t *payload.Ticket) string {
-				v, _ := t.CustomField(id)
-				return v
-			}}, true
+			return operand[string]{get: customField("", id).str}, true
 		}
 	}
 	return operand[string]{}, false
@@ -280,14 +275,14 @@ func compareExpr(n *ast.BinaryNode) cond {
 		if !ok {
 			return nil
 		}
-		return compare(n.Operator, l, r, stringComparisons, stringFieldCond)
+		return compare(n.Operator, l, r, stringComparisons)
 	}
 	if l, ok := intOperand(n.Left); ok {
 		r, ok := intOperand(n.Right)
 		if !ok {
 			return nil
 		}
-		return compare(n.Operator, l, r, intComparisons, intFieldCond)
+		return compare(n.Operator, l, r, intComparisons)
 	}
 	return nil
 }
@@ -295,8 +290,7 @@ func compareExpr(n *ast.BinaryNode) cond {
 // compare compiles l op r. fieldCond builds the closure for a field
 // compared with a literal, or returns nil for operators it does not
 // specialize.
-func compare[T comparable](op string, l, r operand[T], ops map[string]func(x, y T) bool,
-	fieldCond func(get func(*payload.Ticket) T, op string, v T) cond) cond {
+func compare[T cmp.Ordered](op string, l, r operand[T], ops map[string]func(x, y T) bool) cond {
 	fn := ops[op]
 	if fn == nil {
 		return nil
@@ -319,29 +313,18 @@ func compare[T comparable](op string, l, r operand[T], ops map[string]func(x, y 
 	return func(a, _ *payload.Ticket, created bool) bool { return fn(l.at(a, created), r.at(a, created)) }
 }
 
-// stringFieldCond compiles get(ticket) op v for == and !=, or returns nil.
-func stringFieldCond(get func(*payload.Ticket) string, op string, v string) cond {
-	switch op {
-	case "==":
-		return valueCond(get, payload.OperatorIs, v)
-	case "!=":
-		return valueCond(get, payload.OperatorIsNot, v)
-	}
-	return nil
-}
-
-// intFieldCond compiles get(ticket) op v for the int comparisons, or
-// returns nil.
-func intFieldCond(get func(*payload.Ticket) int, op string, v int) cond {
+// fieldCond compiles get(ticket) op v for the comparisons of the subset
+// that the structured conditions also make, or returns nil.
+func fieldCond[T cmp.Ordered](get func(*payload.Ticket) T, op string, v T) cond {
 	switch op {
 	case "==":
 		return valueCond(get, payload.OperatorIs, v)
 	case "!=":
 		return valueCond(get, payload.OperatorIsNot, v)
 	case "<":
-		return intCond(get, payload.OperatorLessThan, v)
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) < v }
 	case ">":
-		return intCond(get, payload.OperatorGreaterThan, v)
+		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) > v }
 	case "<=":
 		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) <= v }
 	case ">=":

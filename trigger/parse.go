@@ -93,13 +93,27 @@ func (dc decoder) into(path string, raw json.RawMessage, v any, what string) boo
 }
 
 // object decodes raw as a JSON object, recording a problem at path when it
-// is not one. A JSON null is no object and no problem.
-func (dc decoder) object(path string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
+// is not one. A JSON null is no object; it is a problem unless nullOK.
+func (dc decoder) object(path string, raw json.RawMessage, nullOK bool) (map[string]json.RawMessage, bool) {
 	var obj map[string]json.RawMessage
 	if !dc.into(path, raw, &obj, "a JSON object") {
 		return nil, false
 	}
+	if obj == nil && !nullOK {
+		dc.fail(path, errors.New("must be a JSON object"))
+		return nil, false
+	}
 	return obj, true
+}
+
+// member decodes the value of key of the object at path into v,
+// recording "<key> must be <what>" at path on failure.
+func (dc decoder) member(path, key string, raw json.RawMessage, v any, what string) bool {
+	if json.Unmarshal(raw, v) != nil {
+		dc.fail(path, fmt.Errorf("%s must be %s", key, what))
+		return false
+	}
+	return true
 }
 
 // list decodes raw as a JSON array.
@@ -160,7 +174,7 @@ var conditionKeys = []string{"field", "operator", "value"}
 
 // conditions decodes the conditions object.
 func (dc decoder) conditions(raw json.RawMessage, c *Conditions) {
-	obj, ok := dc.object("conditions", raw)
+	obj, ok := dc.object("conditions", raw, true)
 	if !ok {
 		return
 	}
@@ -189,25 +203,17 @@ func (dc decoder) conditions(raw json.RawMessage, c *Conditions) {
 // condition decodes one condition object.
 func (dc decoder) condition(path string, raw json.RawMessage) ConditionDefinition {
 	var c ConditionDefinition
-	obj, ok := dc.object(path, raw)
+	obj, ok := dc.object(path, raw, false)
 	if !ok {
-		return c
-	}
-	if obj == nil {
-		dc.fail(path, errors.New("must be a JSON object"))
 		return c
 	}
 	for _, key := range sortedKeys(obj) {
 		v := obj[key]
 		switch key {
 		case "field":
-			if json.Unmarshal(v, &c.Field) != nil {
-				dc.fail(path, errors.New("field must be a JSON string"))
-			}
+			dc.member(path, key, v, &c.Field, "a JSON string")
 		case "operator":
-			if json.Unmarshal(v, &c.Operator) != nil {
-				dc.fail(path, errors.New("operator must be a JSON string"))
-			}
+			dc.member(path, key, v, &c.Operator, "a JSON string")
 		case "value":
 			c.Value = bytes.Clone(v)
 		default:
@@ -234,16 +240,11 @@ func (dc decoder) actions(raw json.RawMessage, actions *[]ActionDefinition) {
 // are kept whole in Params and not checked here.
 func (dc decoder) action(path string, raw json.RawMessage) ActionDefinition {
 	var a ActionDefinition
-	obj, ok := dc.object(path, raw)
+	obj, ok := dc.object(path, raw, false)
 	if !ok {
 		return a
 	}
-	if obj == nil {
-		dc.fail(path, errors.New("must be a JSON object"))
-		return a
-	}
-	if t, ok := obj["type"]; ok && json.Unmarshal(t, &a.Type) != nil {
-		dc.fail(path, errors.New("type must be a JSON string"))
+	if t, ok := obj["type"]; ok && !dc.member(path, "type", t, &a.Type, "a JSON string") {
 		return a
 	}
 	if !isBuiltinAction(a.Type) {
@@ -252,34 +253,20 @@ func (dc decoder) action(path string, raw json.RawMessage) ActionDefinition {
 	}
 	for _, key := range sortedKeys(obj) {
 		v := obj[key]
-		var err error
 		switch key {
 		case "type":
 		case "url":
-			if json.Unmarshal(v, &a.URL) != nil {
-				err = errors.New("url must be a JSON string")
-			}
+			dc.member(path, key, v, &a.URL, "a JSON string")
 		case "headers":
-			if json.Unmarshal(v, &a.Headers) != nil {
-				err = errors.New("headers must be a JSON object of strings")
-			}
+			dc.member(path, key, v, &a.Headers, "a JSON object of strings")
 		case "secret_headers":
-			if json.Unmarshal(v, &a.SecretHeaders) != nil {
-				err = errors.New("secret_headers must be a JSON array of strings")
-			}
+			dc.member(path, key, v, &a.SecretHeaders, "a JSON array of strings")
 		case "secrets":
-			if json.Unmarshal(v, &a.Secrets) != nil {
-				err = errors.New("secrets must be a JSON array of strings")
-			}
+			dc.member(path, key, v, &a.Secrets, "a JSON array of strings")
 		case "text":
-			if json.Unmarshal(v, &a.Text) != nil {
-				err = errors.New("text must be a JSON string")
-			}
+			dc.member(path, key, v, &a.Text, "a JSON string")
 		default:
 			dc.unknown(path, key, actionKeys)
-		}
-		if err != nil {
-			dc.fail(path, err)
 		}
 	}
 	return a

@@ -88,14 +88,7 @@ func allowed(allow []netip.Prefix, ip netip.Addr) bool {
 // U+FF61) to ".", as the IDNA mapping that HTTP clients apply before they
 // connect does, so that "１２７。０。０。１" is seen as 127.0.0.1.
 func foldHost(host string) string {
-	ascii := true
-	for i := 0; i < len(host); i++ {
-		if host[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(host) {
 		return host
 	}
 	return strings.Map(func(r rune) rune {
