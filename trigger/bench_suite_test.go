@@ -365,3 +365,12 @@ func benchSets(b *testing.B, prefix, kind string) {
 		}
 	}
 }
+
+// BenchmarkNewEvent measures preparing one change for evaluation.
+func BenchmarkNewEvent(b *testing.B) {
+	before, after := suiteChange()
+	b.ReportAllocs()
+	for b.Loop() {
+		trigger.NewEvent(before, after).Release()
+	}
+}
