@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // Status is the state of an Entry.
@@ -237,4 +240,24 @@ type Log interface {
 // the caller's own writes (the transactional outbox).
 type TxAdder interface {
 	AddTx(ctx context.Context, tx *sql.Tx, entries []*Entry) error
+}
+
+// ValidateNew checks an entry passed to Log.Add against the rules every
+// Log applies: not nil, with an ID and a CreatedAt, a defined Status and a
+// SeriesStart within 0..len(Attempts). Log implementations call it so
+// that they refuse the same entries with the same errors.
+func ValidateNew(e *Entry) error {
+	switch {
+	case e == nil:
+		return errors.New("entry is nil")
+	case e.ID == "":
+		return errors.New("id is empty")
+	case e.CreatedAt.IsZero():
+		return fmt.Errorf("entry %q has no created time", e.ID)
+	case !e.Status.Valid():
+		return fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
+	case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
+		return fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
+	}
+	return nil
 }

@@ -89,9 +89,12 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	seen := make(map[string]struct{}, len(entries))
+	var seen map[string]struct{} // ids of a batch of several
+	if len(entries) > 1 {
+		seen = make(map[string]struct{}, len(entries))
+	}
 	for i, e := range entries {
-		if err := validateNew(e); err != nil {
+		if err := ValidateNew(e); err != nil {
 			return fmt.Errorf("executionlog: add entry %d: %w", i, err)
 		}
 		if _, ok := m.byID[e.ID]; ok {
@@ -100,7 +103,9 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 		if _, ok := seen[e.ID]; ok {
 			return fmt.Errorf("executionlog: add entry %d: id %q appears twice in the batch", i, e.ID)
 		}
-		seen[e.ID] = struct{}{}
+		if seen != nil {
+			seen[e.ID] = struct{}{}
+		}
 	}
 
 	if over := m.all.Len() + len(entries) - m.max; over > 0 {
@@ -122,23 +127,6 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 		m.all.ReplaceOrInsert(p)
 		m.byID[p.ID] = p
 		m.file(p)
-	}
-	return nil
-}
-
-// validateNew checks an entry passed to Add.
-func validateNew(e *Entry) error {
-	switch {
-	case e == nil:
-		return errors.New("entry is nil")
-	case e.ID == "":
-		return errors.New("id is empty")
-	case e.CreatedAt.IsZero():
-		return fmt.Errorf("entry %q has no created time", e.ID)
-	case !e.Status.Valid():
-		return fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
-	case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
-		return fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/tickethooks/tickethooks/executionlog"
-	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // insertCols are the columns Add writes, in the order insert lists their
@@ -106,23 +105,10 @@ func (l *Log) AddTx(ctx context.Context, tx *sql.Tx, entries []*executionlog.Ent
 	return nil
 }
 
-// validateAdd checks the entries passed to Add, as the memory log does.
+// validateAdd checks the entries passed to Add, as every log does.
 func validateAdd(entries []*executionlog.Entry) error {
 	for i, e := range entries {
-		var err error
-		switch {
-		case e == nil:
-			err = errors.New("entry is nil")
-		case e.ID == "":
-			err = errors.New("id is empty")
-		case e.CreatedAt.IsZero():
-			err = fmt.Errorf("entry %q has no created time", e.ID)
-		case !e.Status.Valid():
-			err = fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
-		case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
-			err = fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
-		}
-		if err != nil {
+		if err := executionlog.ValidateNew(e); err != nil {
 			return fmt.Errorf("sqllog: add entry %d: %w", i, err)
 		}
 	}
