@@ -136,24 +136,7 @@ func testFleetEngineKilled(t *testing.T, db *durableDB) {
 	entries := waitSettled(t, l, n)
 	ids := rcv.ids()
 	checkAllSucceeded(t, entries, n, ids)
-	total, distinct, byTicket, byEngine := rcv.counts()
-	for id := 1; id <= n; id++ {
-		if byTicket[id] == 0 {
-			t.Errorf("ticket %d never reached the receiver", id)
-		}
-	}
-	duplicates := total - distinct
-	// The engine holds its workers' entries in flight and at most as many
-	// again claimed ahead; only the ones in flight can have been sent.
-	if leased > 2*workers {
-		t.Errorf("%d entries were leased to the killed engine, more than twice its %d workers", leased, workers)
-	}
-	if duplicates > workers {
-		t.Errorf("%d duplicate deliveries, more than the killed engine's %d workers could have had in flight:\n%s", duplicates, workers, rcv.duplicates())
-	}
-	if duplicates > leased {
-		t.Errorf("%d duplicate deliveries, more than the %d the killed engine had in flight:\n%s", duplicates, leased, rcv.duplicates())
-	}
+	total, distinct, duplicates, byEngine := checkAfterKill(t, rcv, n, workers, leased, "the killed engine had in flight")
 	t.Logf("%s: %d firings; %d leased to the killed engine after its death; %d requests for %d webhook-ids: %d duplicates; requests per engine: %v",
 		db.b.name, n, leased, total, distinct, duplicates, byEngine)
 }

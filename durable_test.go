@@ -426,3 +426,31 @@ func checkAllSucceeded(t *testing.T, entries []executionlog.Entry, want int, rec
 		t.Errorf("%d problems:\n%s", len(problems), strings.Join(problems, "\n"))
 	}
 }
+
+// checkAfterKill checks, after an engine with workers workers was killed
+// holding leased entries, that tickets 1..n all reached rcv and that the
+// duplicates stay within what the killed engine could have had in flight;
+// inFlight ends the message of the last check. It returns rcv's counts
+// and the number of duplicates.
+func checkAfterKill(t *testing.T, rcv *hookReceiver, n, workers, leased int, inFlight string) (total, distinct, duplicates int, byEngine map[string]int) {
+	t.Helper()
+	total, distinct, byTicket, byEngine := rcv.counts()
+	for id := 1; id <= n; id++ {
+		if byTicket[id] == 0 {
+			t.Errorf("ticket %d never reached the receiver", id)
+		}
+	}
+	duplicates = total - distinct
+	// The engine holds its workers' entries in flight and at most as many
+	// again claimed ahead; only the ones in flight can have been sent.
+	if leased > 2*workers {
+		t.Errorf("%d entries were leased to the killed engine, more than twice its %d workers", leased, workers)
+	}
+	if duplicates > workers {
+		t.Errorf("%d duplicate deliveries, more than the killed engine's %d workers could have had in flight:\n%s", duplicates, workers, rcv.duplicates())
+	}
+	if duplicates > leased {
+		t.Errorf("%d duplicate deliveries, more than the %d %s:\n%s", duplicates, leased, inFlight, rcv.duplicates())
+	}
+	return total, distinct, duplicates, byEngine
+}
