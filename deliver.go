@@ -292,6 +292,9 @@ func (p *permanentError) Error() string { return p.msg }
 // read from the trigger source at each attempt, so that secrets never need
 // to be stored in the log.
 func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int) (*webhook.Request, error) {
+	if packetCut(&en) {
+		return nil, &permanentError{"the log holds only an excerpt of this oversize ticket packet; not sent"}
+	}
 	if len(en.RequestBody) > e.maxBody {
 		return nil, &permanentError{fmt.Sprintf("ticket packet of %d bytes exceeds the %d-byte limit; not sent", len(en.RequestBody), e.maxBody)}
 	}

@@ -106,9 +106,10 @@ type Config struct {
 	// several, and should return quickly.
 	OnDestination func(DestinationEvent)
 
-	// MaxBodySize is the largest ticket packet sent, in bytes. A delivery
-	// whose packet is larger fails at its first attempt without being
-	// sent, with an error in the log. Defaults to 256 KiB.
+	// MaxBodySize is the largest ticket packet sent, in bytes. A webhook
+	// whose packet is larger is never sent nor stored whole: its entry is
+	// recorded failed, with an attempt that says why and the first 4 KiB
+	// of the packet, and cannot be redelivered. Defaults to 256 KiB.
 	MaxBodySize int
 
 	// MeterProvider and TracerProvider receive the engine's metrics and

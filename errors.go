@@ -35,7 +35,9 @@ var (
 	ErrInvalidAction = errors.New("tickethooks: invalid webhook action")
 	// ErrNotRedeliverable is returned by Redeliver for an entry recorded
 	// by TestWebhook: the headers and secrets of a tested action are not
-	// kept, so it cannot be sent again. Send a new test instead.
+	// kept, so it cannot be sent again (send a new test instead); and for
+	// an entry whose ticket packet was over Config.MaxBodySize, of which
+	// the log keeps only an excerpt.
 	ErrNotRedeliverable = errors.New("tickethooks: entry cannot be redelivered")
 )
 

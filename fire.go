@@ -1,13 +1,18 @@
 package tickethooks
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
 )
@@ -74,14 +79,24 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 		if err := e.add(ctx, tx, entries); err != nil {
 			return err
 		}
+		queued := 0
 		for _, en := range entries {
+			if en.Status != executionlog.StatusPending {
+				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: webhook not sent",
+					entryAttrs(en, slog.String("event", en.Event), slog.String("error", en.Attempts[0].Error))...)
+				continue
+			}
+			queued++
 			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: webhook queued",
 				entryAttrs(en, slog.String("event", en.Event))...)
 		}
 		if tx == nil {
 			// Entries written in a transaction may yet roll back: the
-			// pending count takes only committed ones.
-			e.tel.pending.Add(ctx, int64(len(entries)))
+			// counts take only committed ones.
+			e.tel.pending.Add(ctx, int64(queued))
+			for range len(entries) - queued {
+				e.tel.deliveries.Add(ctx, 1, outcomeAttrs(executionlog.StatusFailed))
+			}
 			e.nudge()
 		}
 	}
@@ -99,6 +114,11 @@ func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Tr
 	chain := firedInChain(ctx)
 	var fired []*trigger.Trigger
 	for _, t := range triggers {
+		if err := ctx.Err(); err != nil {
+			// A change whose caller gave up records nothing: the triggers
+			// evaluated so far are dropped with the rest.
+			return nil, fmt.Errorf("tickethooks: evaluating triggers for ticket %d: %w", after.Id, context.Cause(ctx))
+		}
 		if chain[t.ID] {
 			continue
 		}
@@ -117,13 +137,16 @@ func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Tr
 
 // entries builds one pending entry per webhook action of the fired
 // triggers. The packet is encoded once per trigger, with that trigger's
-// WebhookEvents.
+// WebhookEvents. A packet larger than MaxBodySize is never stored whole:
+// its entries are recorded failed, with an attempt that says why and an
+// excerpt of the packet (see cutPacket).
 func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*executionlog.Entry, error) {
 	now := e.now()
 	after := ev.After
 	var entries []*executionlog.Entry
 	for _, t := range fired {
 		var body []byte
+		var cut *executionlog.Attempt // set when the packet is over MaxBodySize
 		for i, a := range t.Actions {
 			if a.Type != trigger.ActionWebhook {
 				continue
@@ -135,9 +158,12 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*execut
 				if body, err = payload.Encode(&packet); err != nil {
 					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, t.ID, err)
 				}
+				if len(body) > e.maxBody {
+					body, cut = e.cutPacket(body, now)
+				}
 			}
 			id := executionlog.NewID(now)
-			entries = append(entries, &executionlog.Entry{
+			en := &executionlog.Entry{
 				ID:             id,
 				TriggerID:      t.ID,
 				TriggerName:    t.Name,
@@ -151,10 +177,45 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*execut
 				NextAttemptAt:  now,
 				CreatedAt:      now,
 				UpdatedAt:      now,
-			})
+			}
+			if cut != nil {
+				en.Status, en.NextAttemptAt = executionlog.StatusFailed, time.Time{}
+				en.Attempts = []executionlog.Attempt{*cut}
+			}
+			entries = append(entries, en)
 		}
 	}
 	return entries, nil
+}
+
+// packetExcerpt is how many bytes of an oversize packet its entries keep.
+const packetExcerpt = 4 << 10
+
+// oversizeError starts the error of the attempt recorded for a packet over
+// MaxBodySize. The engine refuses to send an entry whose first attempt
+// says so: its body is only an excerpt.
+const oversizeError = "ticket packet of "
+
+// cutPacket returns the excerpt of an oversize packet that the log keeps,
+// and the attempt, never sent, that records why it fails.
+func (e *Engine) cutPacket(body []byte, now time.Time) ([]byte, *executionlog.Attempt) {
+	keep := textcut.Boundary(string(body[:min(len(body), packetExcerpt+utf8.UTFMax)]), packetExcerpt)
+	return bytes.Clone(body[:keep]), &executionlog.Attempt{
+		Number:    1,
+		StartedAt: now,
+		Error: fmt.Sprintf("%s%d bytes exceeds the %d-byte limit (Config.MaxBodySize); not sent. The log keeps its first %d bytes",
+			oversizeError, len(body), e.maxBody, keep),
+	}
+}
+
+// packetCut reports whether en holds only an excerpt of an oversize
+// packet, which must never be sent.
+func packetCut(en *executionlog.Entry) bool {
+	if len(en.Attempts) == 0 {
+		return false
+	}
+	a := en.Attempts[0]
+	return a.StatusCode == 0 && a.Number == 1 && strings.HasPrefix(a.Error, oversizeError)
 }
 
 // runActions runs the note and custom actions of the fired triggers in

@@ -67,6 +67,9 @@ func (e *Engine) Redeliver(ctx context.Context, id string) error {
 	if en.Test {
 		return fmt.Errorf("%w: entry %q records a test send; send a new test instead", ErrNotRedeliverable, id)
 	}
+	if packetCut(&en) {
+		return fmt.Errorf("%w: entry %q holds only an excerpt of a ticket packet over MaxBodySize", ErrNotRedeliverable, id)
+	}
 	if err := e.log.Redeliver(ctx, id, e.now()); err != nil {
 		return fmt.Errorf("tickethooks: redeliver: %w", err)
 	}
@@ -119,7 +122,7 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 			return n, fmt.Errorf("tickethooks: redeliver matching: %w", err)
 		}
 		for _, en := range page.Entries {
-			if en.Test || en.Status != executionlog.StatusFailed {
+			if en.Test || en.Status != executionlog.StatusFailed || packetCut(&en) {
 				continue
 			}
 			err := e.log.Redeliver(ctx, en.ID, now)
