@@ -314,13 +314,11 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 }
 
 // update writes the outcome of an attempt and reports whether the log took
-// it. It uses a context of its own so that the outcome of an attempt that
+// it. It uses contexts of its own so that the outcome of an attempt that
 // ended as the engine stops is still recorded.
 func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []slog.Attr) bool {
-	u.ID, u.Owner, u.Now = en.ID, e.owner, e.now()
-	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
-	defer cancel()
-	err := e.log.Update(ctx, u)
+	u.ID, u.Owner = en.ID, e.owner
+	err := e.writeOutcome(en, &u, attrs)
 	level, msg := slog.LevelInfo, "tickethooks: webhook delivered"
 	switch {
 	case errors.Is(err, executionlog.ErrLeaseLost):
@@ -340,9 +338,59 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 			attrs = append(attrs, slog.String("error", a.Error))
 		}
 	}
-	e.logger.LogAttrs(ctx, level, msg, attrs...)
+	e.logger.LogAttrs(context.Background(), level, msg, attrs...)
 	return err == nil
 }
+
+// writeOutcome writes u, the outcome of an attempt this engine made. A
+// write that fails (the database is down or restarting) is tried again,
+// backing off up to outcomeRetryMax between tries, for as long as the
+// engine runs or, once Close has begun, until the entry's lease ends:
+// while this engine holds the entry, no engine sends it again, so a short
+// outage costs no second request to the receiver. It gives up at once on
+// ErrLeaseLost and ErrNotFound, which no retry mends, and when Close gives
+// up waiting.
+func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, attrs []slog.Attr) error {
+	wait := outcomeRetryMin
+	for failures := 0; ; failures++ {
+		u.Now = e.now()
+		ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
+		err := e.log.Update(ctx, *u)
+		cancel()
+		if err == nil || errors.Is(err, executionlog.ErrLeaseLost) || errors.Is(err, executionlog.ErrNotFound) {
+			if failures > 0 && err == nil {
+				e.logger.LogAttrs(context.Background(), slog.LevelInfo, "tickethooks: recorded the attempt after the log recovered",
+					append(attrs, slog.Int("failed_writes", failures))...)
+			}
+			return err
+		}
+		if failures == 0 {
+			e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: recording the attempt failed; retrying while the engine holds the delivery",
+				append(attrs, slog.String("log_error", err.Error()))...)
+		}
+		select {
+		case <-e.closing:
+			if !e.now().Before(en.LeaseUntil) {
+				return err
+			}
+		default:
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-e.runCtx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		wait = min(2*wait, outcomeRetryMax)
+	}
+}
+
+// The waits between tries at writing an attempt's outcome.
+const (
+	outcomeRetryMin = 50 * time.Millisecond
+	outcomeRetryMax = 2 * time.Second
+)
 
 // logWriteTimeout bounds the log writes the engine makes on its own
 // account (outcomes, put-backs, test sends), which must be made even when

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -105,5 +107,44 @@ func TestOversizePacketIsNotStored(t *testing.T) {
 				t.Errorf("the receiver got %d requests, want none", len(got))
 			}
 		})
+	}
+}
+
+// outageLog is a log whose Update calls that record an attempt fail while
+// down is above zero, each failure counting it down: a database that
+// drops while a delivery is in flight, then comes back.
+type outageLog struct {
+	executionlog.Log
+	down atomic.Int32
+}
+
+func (l *outageLog) Update(ctx context.Context, u executionlog.Update) error {
+	if u.Attempt != nil && l.down.Add(-1) >= 0 {
+		return errors.New("driver: bad connection")
+	}
+	return l.Log.Update(ctx, u)
+}
+
+// TestOutcomeWriteIsRetriedWhileLeased checks that an attempt whose outcome
+// the log fails to take for a while is recorded once the log is back, and
+// that the receiver is not sent the delivery again: the engine holds the
+// entry, and retries the write, instead of waiting for its lease to end.
+func TestOutcomeWriteIsRetriedWhileLeased(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	log := &outageLog{Log: executionlog.NewMemory(executionlog.MemoryOptions{})}
+	log.down.Store(6) // about 50+100+200+400+800+1600 ms of outage
+	e, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: log,
+		Lease: 2 * time.Second, PollInterval: 10 * time.Millisecond})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	entries := waitSettled(t, log, 1)
+	if got := len(rcv.got()); got != 1 {
+		t.Errorf("the receiver got %d requests, want 1", got)
+	}
+	en := entries[0]
+	if en.Status != executionlog.StatusSucceeded || len(en.Attempts) != 1 || en.Attempts[0].StatusCode != 200 {
+		t.Errorf("entry is %s with attempts %+v, want succeeded with one attempt answered 200", en.Status, en.Attempts)
 	}
 }
