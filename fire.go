@@ -124,6 +124,7 @@ func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Tr
 		}
 		ok, err := t.Evaluate(ev)
 		if err != nil {
+			e.tel.failed.Add(ctx, 1)
 			e.logger.LogAttrs(ctx, slog.LevelWarn, "tickethooks: trigger expression failed; trigger skipped",
 				slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id), slog.String("error", err.Error()))
 			continue

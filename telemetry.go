@@ -27,6 +27,7 @@ type telemetry struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	fired      metric.Int64Counter
+	failed     metric.Int64Counter
 	deliveries metric.Int64Counter
 	attempts   metric.Int64Counter
 	latency    metric.Float64Histogram
@@ -48,6 +49,11 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider, prop propaga
 	var err error
 	if t.fired, err = m.Int64Counter("tickethooks.triggers.fired",
 		metric.WithDescription("Triggers whose conditions held on a ticket change."), metric.WithUnit("{trigger}")); err != nil {
+		return nil, err
+	}
+	if t.failed, err = m.Int64Counter("tickethooks.triggers.failed",
+		metric.WithDescription("Trigger evaluations that failed, such as an expression over its run-time budget; the trigger was skipped for that change."),
+		metric.WithUnit("{trigger}")); err != nil {
 		return nil, err
 	}
 	if t.deliveries, err = m.Int64Counter("tickethooks.deliveries",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -73,6 +74,25 @@ func TestMetricsAndSpans(t *testing.T) {
 		}
 	}
 
+	got := collectMetrics(t, reader)
+	want := map[string]int64{
+		"tickethooks.triggers.fired":               1,
+		"tickethooks.deliveries outcome=succeeded": 1,
+		"tickethooks.attempts status_class=5xx":    1,
+		"tickethooks.attempts status_class=2xx":    1,
+		"tickethooks.attempt.duration count":       2,
+		"tickethooks.deliveries.pending":           0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// collectMetrics returns the sums of reader's counters by name and
+// attributes ("name key=value"), and the counts of its histograms
+// ("name count").
+func collectMetrics(t *testing.T, reader sdkmetric.Reader) map[string]int64 {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -96,15 +116,32 @@ func TestMetricsAndSpans(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int64{
-		"tickethooks.triggers.fired":               1,
-		"tickethooks.deliveries outcome=succeeded": 1,
-		"tickethooks.attempts status_class=5xx":    1,
-		"tickethooks.attempts status_class=2xx":    1,
-		"tickethooks.attempt.duration count":       2,
-		"tickethooks.deliveries.pending":           0,
+	return got
+}
+
+// TestFailedTriggerIsCounted checks that a trigger whose expression fails
+// at run time is skipped, logged and counted, and that the other triggers
+// of the change still fire.
+func TestFailedTriggerIsCounted(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	reader := sdkmetric.NewManualReader()
+	e, log := newEngine(t, tickethooks.Config{
+		Triggers: loadTriggers(t, `[{"id": "broken", "name": "Broken", "expression": "Ticket.Actions[3].Id > 0",
+			"actions": [{"type": "webhook", "url": "`+rcv.URL+`"}]}, `+strings.TrimPrefix(resolvedTrigger(rcv.URL), "[")),
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("metrics mismatch (-want +got):\n%s", diff)
+	entries := waitSettled(t, log, 1)
+	if len(entries) != 1 || entries[0].TriggerID != "resolved" {
+		t.Errorf("got %d entries, want one of trigger resolved", len(entries))
+	}
+	got := collectMetrics(t, reader)
+	for name, want := range map[string]int64{"tickethooks.triggers.failed": 1, "tickethooks.triggers.fired": 1} {
+		if got[name] != want {
+			t.Errorf("%s = %d, want %d", name, got[name], want)
+		}
 	}
 }
