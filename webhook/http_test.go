@@ -400,14 +400,15 @@ func TestSendEndlessBody(t *testing.T) {
 }
 
 // hang returns a handler that blocks until the request is cancelled or the
-// test ends, after writing a status and part of a body when partial is set.
-func hang(t *testing.T, partial bool) http.HandlerFunc {
+// test ends, after writing status and part of a body when status is not
+// zero.
+func hang(t *testing.T, status int) http.HandlerFunc {
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
 	return func(w http.ResponseWriter, r *http.Request) {
-		if partial {
+		if status != 0 {
 			w.Header().Set("Content-Length", "100")
-			w.WriteHeader(http.StatusOK)
+			w.WriteHeader(status)
 			_, _ = io.WriteString(w, "partial")
 			w.(http.Flusher).Flush()
 		}
@@ -420,34 +421,126 @@ func hang(t *testing.T, partial bool) http.HandlerFunc {
 
 func TestSendTimeout(t *testing.T) {
 	t.Parallel()
+	srv := newReceiver(t, hang(t, 0))
+	s := newTestSender(t, HTTPSenderConfig{Timeout: 200 * time.Millisecond})
+	resp, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL + "/slow"})
+	if err == nil {
+		t.Fatalf("Send = %d, want an error", resp.StatusCode)
+	}
+	if !errors.Is(err, ErrTimeout) {
+		t.Errorf("Send error %q does not wrap ErrTimeout", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send error %q wraps context.DeadlineExceeded; want it told apart", err)
+	}
+	if diff := cmp.Diff("post "+srv.URL+"/slow: timed out after 200ms", err.Error()); diff != "" {
+		t.Errorf("error mismatch (-want +got):\n%s", diff)
+	}
+	if !DefaultRetryable(resp, err) {
+		t.Errorf("DefaultRetryable(timeout) = false, want true")
+	}
+}
+
+// TestSendStalledBody shows that a receiver that sends its status and then
+// stalls or breaks its body has answered: the status is kept, a 2xx is a
+// success, and BodyError says why the body is incomplete.
+func TestSendStalledBody(t *testing.T) {
+	t.Parallel()
+	// broken writes a status and part of a body, then closes the
+	// connection.
+	broken := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	type result struct {
+		Status    int
+		Success   bool
+		Retryable bool
+		Body      string
+		Truncated bool
+		Note      string
+	}
 	tests := []struct {
-		name    string
-		partial bool
-		want    string
+		name     string
+		handler  func(t *testing.T) http.HandlerFunc
+		ctx      func(t *testing.T) context.Context
+		timeout  time.Duration
+		want     result
+		sentinel error
 	}{
-		{"before headers", false, ": timed out after 200ms"},
-		{"reading body", true, ": status 200: reading response body: timed out after 200ms"},
+		{
+			name:     "2xx, body stalls past the timeout",
+			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusOK) },
+			want:     result{200, true, false, "partial", false, "response body not read in full: timed out after 200ms"},
+			sentinel: ErrTimeout,
+		},
+		{
+			name:     "202, body stalls past the timeout",
+			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusAccepted) },
+			want:     result{202, true, false, "partial", false, "response body not read in full: timed out after 200ms"},
+			sentinel: ErrTimeout,
+		},
+		{
+			name:     "503, body stalls: a failed attempt with its status, retried",
+			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusServiceUnavailable) },
+			want:     result{503, false, true, "partial", false, "response body not read in full: timed out after 200ms"},
+			sentinel: ErrTimeout,
+		},
+		{
+			name:     "400, body stalls: a failed attempt with its status, not retried",
+			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusBadRequest) },
+			want:     result{400, false, false, "partial", false, "response body not read in full: timed out after 200ms"},
+			sentinel: ErrTimeout,
+		},
+		{
+			name:     "2xx, connection closed mid-body",
+			handler:  func(*testing.T) http.HandlerFunc { return broken },
+			timeout:  time.Minute,
+			want:     result{200, true, false, "partial", false, "response body not read in full: unexpected EOF"},
+			sentinel: io.ErrUnexpectedEOF,
+		},
+		{
+			name:    "2xx, caller's deadline while reading the body",
+			handler: func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusOK) },
+			ctx: func(t *testing.T) context.Context {
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				t.Cleanup(cancel)
+				return ctx
+			},
+			timeout:  time.Minute,
+			want:     result{200, true, false, "partial", false, "response body not read in full: context deadline exceeded"},
+			sentinel: context.DeadlineExceeded,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, tt.partial))
-			s := newTestSender(t, HTTPSenderConfig{Timeout: 200 * time.Millisecond})
-			resp, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL + "/slow"})
-			if err == nil {
-				t.Fatalf("Send = %d, want an error", resp.StatusCode)
+			srv := newReceiver(t, tt.handler(t))
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = 200 * time.Millisecond
 			}
-			if !errors.Is(err, ErrTimeout) {
-				t.Errorf("Send error %q does not wrap ErrTimeout", err)
+			s := newTestSender(t, HTTPSenderConfig{Timeout: timeout})
+			ctx := context.Background()
+			if tt.ctx != nil {
+				ctx = tt.ctx(t)
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Send error %q wraps context.DeadlineExceeded; want it told apart", err)
+			resp, err := s.Send(ctx, &Request{ID: "d", URL: srv.URL + "/slow"})
+			if err != nil {
+				t.Fatalf("Send error = %v, want a Response", err)
 			}
-			if diff := cmp.Diff("post "+srv.URL+"/slow"+tt.want, err.Error()); diff != "" {
-				t.Errorf("error mismatch (-want +got):\n%s", diff)
+			got := result{resp.StatusCode, resp.Success(), DefaultRetryable(resp, nil), string(resp.Body), resp.Truncated, resp.Note()}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response mismatch (-want +got):\n%s", diff)
 			}
-			if !DefaultRetryable(resp, err) {
-				t.Errorf("DefaultRetryable(timeout) = false, want true")
+			if !errors.Is(resp.BodyError, tt.sentinel) {
+				t.Errorf("BodyError %v does not wrap %v", resp.BodyError, tt.sentinel)
 			}
 		})
 	}
@@ -476,7 +569,7 @@ func TestSendClientTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, false))
+			srv := newReceiver(t, hang(t, 0))
 			s := newTestSender(t, HTTPSenderConfig{Client: tt.client(t), Timeout: time.Minute})
 			_, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL})
 			if !errors.Is(err, ErrTimeout) {
@@ -520,7 +613,7 @@ func TestSendCallerContext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, false))
+			srv := newReceiver(t, hang(t, 0))
 			s := newTestSender(t, HTTPSenderConfig{Timeout: time.Minute})
 			_, err := s.Send(tt.ctx(t), &Request{ID: "d", URL: srv.URL})
 			if !errors.Is(err, tt.want) {
