@@ -188,8 +188,14 @@ func (s *HTTPSender) CloseIdleConnections() {
 // error. A 2xx is then a success, so a receiver that acts on the request
 // and stalls its answer gets no duplicate.
 //
-// Errors name the URL (without its password) and never contain header
-// values. An attempt longer than the sender's Timeout returns an error
+// Errors name the URL as RedactURL(req.URL, req.SecretURL) shows it:
+// without query values, user name, password or fragment, and with scheme
+// and host only when req.SecretURL is set. They never contain header
+// values. Where an error of the network stack, a response header (a
+// Location that repeats the URL) or the captured body echoes a secret
+// part of the URL (the whole URL or query, a "key=value" query part whose
+// value is at least 4 bytes long, and with req.SecretURL the path), it is
+// replaced as RedactURL would show it. An attempt longer than the sender's Timeout returns an error
 // wrapping ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a
 // request that cannot be sent returns an error wrapping ErrInvalidRequest.
 func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) {
@@ -207,12 +213,14 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 		if u == nil {
 			return nil, fmt.Errorf("post: %w", err)
 		}
-		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), err)
 	}
+	sc := newScrubber(req.URL, u, req.SecretURL)
 	resp, err := s.send(ctx, u, req)
 	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), sc.error(err))
 	}
+	sc.response(resp)
 	return resp, nil
 }
 

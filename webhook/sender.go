@@ -13,6 +13,12 @@ type Request struct {
 	ID string
 	// URL is the absolute http or https URL to POST to.
 	URL string
+	// SecretURL says the whole URL is secret, as the URL of a Slack
+	// incoming webhook whose path is its token: errors show its scheme and
+	// host only, and a receiver's echo of its path is hidden from the
+	// Response. Whether it is set or not, errors never show the URL's
+	// query values, user name, password or fragment (see RedactURL).
+	SecretURL bool
 	// Header holds the headers configured on the webhook action. The sender
 	// adds Content-Type, User-Agent, webhook-id, webhook-timestamp and,
 	// with Secrets, webhook-signature.
