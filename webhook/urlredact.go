@@ -2,9 +2,8 @@ package webhook
 
 import (
 	"bytes"
-	"cmp"
 	"net/url"
-	"slices"
+	"sort"
 	"strings"
 )
 
@@ -101,27 +100,28 @@ const minScrubbed = 4
 // "failed to parse Location header"), response headers (a Location that
 // repeats the URL) and response bodies. The zero value hides nothing.
 type scrubber struct {
-	// olds are the texts to hide, longest first; r replaces them.
-	olds []string
-	r    *strings.Replacer
+	// pairs holds the texts to hide, longest first, each followed by
+	// what replaces it, as strings.NewReplacer takes them.
+	pairs []string
 }
 
-// newScrubber returns the scrubber of the request URL u: it hides the URL
-// as a whole and its query, each "key=value" query part and each query
-// part with no key, the user name and password, and when whole is set the
-// path, its escaped and its decoded forms, as RedactURL would show them.
-// Parts shorter than minScrubbed bytes are hidden only within the whole
-// URL or query.
+// newScrubber returns the scrubber of the request URL raw, parsed as u: it
+// hides the URL as a whole and its query, each "key=value" query part
+// and each query part with no key, the user name and password, and when
+// whole is set the path, in its escaped and its decoded forms, as
+// RedactURL would show them. Query parts and paths shorter than
+// minScrubbed bytes are hidden only within the whole URL or query.
 func newScrubber(raw string, u *url.URL, whole bool) scrubber {
 	if u.RawQuery == "" && u.User == nil && u.Fragment == "" && !whole {
 		return scrubber{}
 	}
-	pairs := map[string]string{raw: redactParsed(u, whole)}
+	var s scrubber
 	add := func(old, new string) {
 		if old != "" && old != new {
-			pairs[old] = new
+			s.pairs = append(s.pairs, old, new)
 		}
 	}
+	add(raw, redactParsed(u, whole))
 	if u.RawQuery != "" {
 		add("?"+u.RawQuery, "?"+redactQuery(u.RawQuery))
 		for part := range strings.SplitSeq(u.RawQuery, "&") {
@@ -135,34 +135,37 @@ func newScrubber(raw string, u *url.URL, whole bool) scrubber {
 		add(u.User.String()+"@", "")
 	}
 	if whole {
+		if u.RawQuery != "" {
+			add(u.EscapedPath()+"?"+u.RawQuery, "/"+redactedValue)
+		}
 		for _, p := range []string{u.EscapedPath(), u.Path} {
 			if len(p) >= minScrubbed {
 				add(p, "/"+redactedValue)
 			}
 		}
-		if u.RawQuery != "" {
-			add(u.EscapedPath()+"?"+u.RawQuery, "/"+redactedValue)
-		}
-	}
-	var s scrubber
-	for old := range pairs {
-		s.olds = append(s.olds, old)
 	}
 	// Longest first: strings.Replacer tries its pairs in order at each
-	// position, so a whole URL is replaced before a part of it.
-	slices.SortFunc(s.olds, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
-	args := make([]string, 0, 2*len(s.olds))
-	for _, old := range s.olds {
-		args = append(args, old, pairs[old])
-	}
-	s.r = strings.NewReplacer(args...)
+	// position, so a whole URL is replaced before a part of it. A text
+	// listed twice is harmless.
+	n := len(s.pairs) / 2
+	sort.Stable(byOldLength(s.pairs[:2*n]))
 	return s
+}
+
+// byOldLength sorts the old/new pairs of a scrubber, longest old first.
+type byOldLength []string
+
+func (p byOldLength) Len() int           { return len(p) / 2 }
+func (p byOldLength) Less(i, j int) bool { return len(p[2*i]) > len(p[2*j]) }
+func (p byOldLength) Swap(i, j int) {
+	p[2*i], p[2*j] = p[2*j], p[2*i]
+	p[2*i+1], p[2*j+1] = p[2*j+1], p[2*i+1]
 }
 
 // holds reports whether text holds any part that s hides.
 func (s scrubber) holds(text string) bool {
-	for _, old := range s.olds {
-		if strings.Contains(text, old) {
+	for i := 0; i < len(s.pairs); i += 2 {
+		if strings.Contains(text, s.pairs[i]) {
 			return true
 		}
 	}
@@ -171,39 +174,39 @@ func (s scrubber) holds(text string) bool {
 
 // text returns text with the parts s hides replaced.
 func (s scrubber) text(text string) string {
-	if s.r == nil || !s.holds(text) {
+	if !s.holds(text) {
 		return text
 	}
-	return s.r.Replace(text)
+	return strings.NewReplacer(s.pairs...).Replace(text)
 }
 
 // error returns err, or when its message holds a part that s hides, an
 // error with that part replaced that wraps err.
 func (s scrubber) error(err error) error {
-	if err == nil || s.r == nil {
+	if err == nil || len(s.pairs) == 0 {
 		return err
 	}
 	msg := err.Error()
 	if !s.holds(msg) {
 		return err
 	}
-	return &scrubbedError{msg: s.r.Replace(msg), err: err}
+	return &scrubbedError{msg: s.text(msg), err: err}
 }
 
 // response hides the parts s hides in the header values, body and
 // BodyError of resp.
 func (s scrubber) response(resp *Response) {
-	if s.r == nil {
+	if len(s.pairs) == 0 {
 		return
 	}
-	for k, vs := range resp.Header {
+	for _, vs := range resp.Header {
 		for i, v := range vs {
-			resp.Header[k][i] = s.text(v)
+			vs[i] = s.text(v)
 		}
 	}
-	for _, old := range s.olds {
-		if bytes.Contains(resp.Body, []byte(old)) {
-			resp.Body = []byte(s.r.Replace(string(resp.Body)))
+	for i := 0; i < len(s.pairs); i += 2 {
+		if bytes.Contains(resp.Body, []byte(s.pairs[i])) {
+			resp.Body = []byte(s.text(string(resp.Body)))
 			break
 		}
 	}
