@@ -466,62 +466,45 @@ func TestSendStalledBody(t *testing.T) {
 		Truncated bool
 		Note      string
 	}
+	const stalled = "response body not read in full: timed out after 200ms"
 	tests := []struct {
-		name     string
-		handler  func(t *testing.T) http.HandlerFunc
+		name string
+		// status is what a receiver that stalls its body answers, when
+		// handler is nil.
+		status   int
+		handler  http.HandlerFunc
 		ctx      func(t *testing.T) context.Context
 		timeout  time.Duration
 		want     result
 		sentinel error
 	}{
-		{
-			name:     "2xx, body stalls past the timeout",
-			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusOK) },
-			want:     result{200, true, false, "partial", false, "response body not read in full: timed out after 200ms"},
-			sentinel: ErrTimeout,
-		},
-		{
-			name:     "202, body stalls past the timeout",
-			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusAccepted) },
-			want:     result{202, true, false, "partial", false, "response body not read in full: timed out after 200ms"},
-			sentinel: ErrTimeout,
-		},
-		{
-			name:     "503, body stalls: a failed attempt with its status, retried",
-			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusServiceUnavailable) },
-			want:     result{503, false, true, "partial", false, "response body not read in full: timed out after 200ms"},
-			sentinel: ErrTimeout,
-		},
-		{
-			name:     "400, body stalls: a failed attempt with its status, not retried",
-			handler:  func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusBadRequest) },
-			want:     result{400, false, false, "partial", false, "response body not read in full: timed out after 200ms"},
-			sentinel: ErrTimeout,
-		},
-		{
-			name:     "2xx, connection closed mid-body",
-			handler:  func(*testing.T) http.HandlerFunc { return broken },
-			timeout:  time.Minute,
-			want:     result{200, true, false, "partial", false, "response body not read in full: unexpected EOF"},
-			sentinel: io.ErrUnexpectedEOF,
-		},
-		{
-			name:    "2xx, caller's deadline while reading the body",
-			handler: func(t *testing.T) http.HandlerFunc { return hang(t, http.StatusOK) },
+		{name: "2xx, body stalls past the timeout", status: 200,
+			want: result{200, true, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "202, body stalls past the timeout", status: 202,
+			want: result{202, true, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "503, body stalls: a failed attempt with its status, retried", status: 503,
+			want: result{503, false, true, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "400, body stalls: a failed attempt with its status, not retried", status: 400,
+			want: result{400, false, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "2xx, connection closed mid-body", handler: broken, timeout: time.Minute,
+			want: result{200, true, false, "partial", false, "response body not read in full: unexpected EOF"}, sentinel: io.ErrUnexpectedEOF},
+		{name: "2xx, caller's deadline while reading the body", status: 200, timeout: time.Minute,
 			ctx: func(t *testing.T) context.Context {
 				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				t.Cleanup(cancel)
 				return ctx
 			},
-			timeout:  time.Minute,
 			want:     result{200, true, false, "partial", false, "response body not read in full: context deadline exceeded"},
-			sentinel: context.DeadlineExceeded,
-		},
+			sentinel: context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, tt.handler(t))
+			h := tt.handler
+			if h == nil {
+				h = hang(t, tt.status)
+			}
+			srv := newReceiver(t, h)
 			timeout := tt.timeout
 			if timeout == 0 {
 				timeout = 200 * time.Millisecond
