@@ -195,9 +195,12 @@ func (s *HTTPSender) CloseIdleConnections() {
 // Location that repeats the URL) or the captured body echoes a secret
 // part of the URL (the whole URL or query, a "key=value" query part whose
 // value is at least 4 bytes long, and with req.SecretURL the path), it is
-// replaced as RedactURL would show it. An attempt longer than the sender's Timeout returns an error
-// wrapping ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a
-// request that cannot be sent returns an error wrapping ErrInvalidRequest.
+// replaced as RedactURL would show it; such an error still wraps the
+// original for errors.Is and errors.As.
+//
+// An attempt longer than the sender's Timeout returns an error wrapping
+// ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a request
+// that cannot be sent returns an error wrapping ErrInvalidRequest.
 func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) {
 	if s == nil || s.client == nil {
 		return nil, errors.New("webhook: HTTPSender not created by NewHTTPSender")

@@ -83,8 +83,8 @@ func (r *Response) Note() string {
 // received (DNS, connection, TLS, timeout, cancelled ctx); a Response that
 // came with an error is discarded. A response whose status arrived but
 // whose body could not be read in full is a Response with BodyError set,
-// not an error. Implementations must be safe for
-// concurrent use and must return promptly when ctx is done.
+// not an error. Implementations must be safe for concurrent use and must
+// return promptly when ctx is done.
 type Sender interface {
 	Send(ctx context.Context, req *Request) (*Response, error)
 }
