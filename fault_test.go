@@ -115,14 +115,37 @@ func TestFaultReceivers(t *testing.T) {
 			wantHits:   3,
 		},
 		{
+			// The receiver answered 200: delivered once, with a note.
 			name:       "hangs mid-body",
 			handler:    faultHangMidBody,
+			wantStatus: executionlog.StatusSucceeded,
+			wantCodes:  []int{200},
+			wantErrs:   []string{"response body not read in full: timed out"},
+			wantHits:   1,
+			check: func(t *testing.T, r faultResult) {
+				if got := r.entry.Attempts[0].ResponseBody; got != "0123456789" {
+					t.Errorf("response body = %q, want the part that was sent", got)
+				}
+			},
+		},
+		{
+			// A failure with its status, retried as a 503 is.
+			name: "answers 503 and hangs mid-body",
+			handler: func(_ int, w http.ResponseWriter, r *http.Request, stop <-chan struct{}) {
+				w.Header().Set("Content-Length", "1000")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_ = http.NewResponseController(w).Flush()
+				select {
+				case <-stop:
+				case <-r.Context().Done():
+				}
+			},
 			wantStatus: executionlog.StatusFailed,
-			wantCodes:  []int{0, 0, 0},
+			wantCodes:  []int{503, 503, 503},
 			wantErrs: []string{
-				"status 200: reading response body: timed out",
-				"status 200: reading response body: timed out",
-				"status 200: reading response body: timed out",
+				"receiver answered 503 Service Unavailable; response body not read in full: timed out",
+				"receiver answered 503 Service Unavailable; response body not read in full: timed out",
+				"receiver answered 503 Service Unavailable; response body not read in full: timed out",
 			},
 			wantHits: 3,
 		},

@@ -3,6 +3,7 @@ package tickethooks
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -38,7 +39,8 @@ func loggedHeaders(a trigger.Action, id string) map[string]string {
 
 // newAttempt records attempt number, started at started and ended at end,
 // from the sender's response or error. A non-2xx answer gets an Error
-// naming the status.
+// naming the status, and an answer whose body was not read in full the
+// response's Note (a 2xx one stays a success).
 func newAttempt(number int, started time.Time, resp *webhook.Response, err error, end time.Time) executionlog.Attempt {
 	att := executionlog.Attempt{Number: number, StartedAt: started}
 	switch {
@@ -52,6 +54,9 @@ func newAttempt(number int, started time.Time, resp *webhook.Response, err error
 		att.ResponseTruncated = resp.Truncated
 		if !resp.Success() {
 			att.Error = fmt.Sprintf("receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		}
+		if note := resp.Note(); note != "" {
+			att.Error = capError(strings.TrimPrefix(att.Error+"; "+note, "; "))
 		}
 	}
 	return att

@@ -49,11 +49,12 @@
 //		// decode body, and drop a webhook-id already seen
 //	}
 //
-// Verify requires the three headers, refuses a timestamp more than 5
-// minutes (VerifyOptions.Tolerance) away from the receiver's clock in
-// either direction, which bounds replays, and compares signatures in
-// constant time. Its errors wrap ErrMissingHeaders, ErrInvalidTimestamp,
-// ErrNoMatchingSignature or ErrInvalidSecret.
+// Verify requires the three headers, under any spelling of their names
+// and on any number of lines, refuses a timestamp more than 5 minutes
+// (VerifyOptions.Tolerance) away from the receiver's clock in either
+// direction, which bounds replays, and compares signatures in constant
+// time. Its errors wrap ErrMissingHeaders, ErrAmbiguousHeaders,
+// ErrInvalidTimestamp, ErrNoMatchingSignature or ErrInvalidSecret.
 //
 // # Protection against server-side request forgery
 //

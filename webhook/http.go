@@ -181,12 +181,26 @@ func (s *HTTPSender) CloseIdleConnections() {
 //
 // Any HTTP status is returned as a Response, never as an error; a 3xx is
 // not followed. The first MaxResponseBody bytes of the body are captured
-// and Truncated is set when the receiver sent more.
+// and Truncated is set when the receiver sent more. Once the status has
+// arrived, the attempt has an answer: when reading the body then fails or
+// runs past the Timeout, Send still returns the Response, with the part of
+// the body it read and Response.BodyError saying why it stopped, and no
+// error. A 2xx is then a success, so a receiver that acts on the request
+// and stalls its answer gets no duplicate.
 //
-// Errors name the URL (without its password) and never contain header
-// values. An attempt longer than the sender's Timeout returns an error
-// wrapping ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a
-// request that cannot be sent returns an error wrapping ErrInvalidRequest.
+// Errors name the URL as RedactURL(req.URL, req.SecretURL) shows it:
+// without query values, user name, password or fragment, and with scheme
+// and host only when req.SecretURL is set. They never contain header
+// values. Where an error of the network stack, a response header (a
+// Location that repeats the URL) or the captured body echoes a secret
+// part of the URL (the whole URL or query, a "key=value" query part whose
+// value is at least 4 bytes long, and with req.SecretURL the path), it is
+// replaced as RedactURL would show it; such an error still wraps the
+// original for errors.Is and errors.As.
+//
+// An attempt longer than the sender's Timeout returns an error wrapping
+// ErrTimeout; a done ctx returns an error wrapping ctx.Err(); a request
+// that cannot be sent returns an error wrapping ErrInvalidRequest.
 func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) {
 	if s == nil || s.client == nil {
 		return nil, errors.New("webhook: HTTPSender not created by NewHTTPSender")
@@ -202,12 +216,14 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 		if u == nil {
 			return nil, fmt.Errorf("post: %w", err)
 		}
-		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), err)
 	}
+	sc := newScrubber(req.URL, u, req.SecretURL)
 	resp, err := s.send(ctx, u, req)
 	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), sc.error(err))
 	}
+	sc.response(resp)
 	return resp, nil
 }
 
@@ -259,15 +275,16 @@ func (s *HTTPSender) send(ctx context.Context, u *url.URL, req *Request) (*Respo
 	resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header}
 	resp.Body, resp.Truncated, err = readBody(hresp.Body, s.maxResponseBody)
 	if err != nil {
+		// The status arrived: the receiver answered, and may act on the
+		// request alone. The attempt is that answer, with a note.
 		switch e := s.attemptError(ctx, actx, deadline); {
 		case e != nil:
 			err = e
 		case isTimeout(err):
 			err = fmt.Errorf("%w: %v", ErrTimeout, err)
 		}
-		return nil, fmt.Errorf("status %d: reading response body: %w", hresp.StatusCode, err)
-	}
-	if resp.Truncated && s.maxDrain > 0 {
+		resp.BodyError = err
+	} else if resp.Truncated && s.maxDrain > 0 {
 		// Errors while draining do not matter: the response is complete
 		// as far as it is kept, and a failed drain only closes the
 		// connection.
@@ -369,16 +386,13 @@ func contextError(ctx context.Context) error {
 }
 
 // readBody reads up to limit bytes of body, reporting whether there was
-// more.
+// more. On a read error it returns what it read before the error.
 func readBody(body io.Reader, limit int64) ([]byte, bool, error) {
 	b, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		return nil, false, err
-	}
 	if int64(len(b)) > limit {
-		return b[:limit:limit], true, nil
+		return b[:limit:limit], true, err
 	}
-	return b, false, nil
+	return b, false, err
 }
 
 // parseURL parses an absolute http or https URL. When raw parses but is

@@ -400,14 +400,15 @@ func TestSendEndlessBody(t *testing.T) {
 }
 
 // hang returns a handler that blocks until the request is cancelled or the
-// test ends, after writing a status and part of a body when partial is set.
-func hang(t *testing.T, partial bool) http.HandlerFunc {
+// test ends, after writing status and part of a body when status is not
+// zero.
+func hang(t *testing.T, status int) http.HandlerFunc {
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
 	return func(w http.ResponseWriter, r *http.Request) {
-		if partial {
+		if status != 0 {
 			w.Header().Set("Content-Length", "100")
-			w.WriteHeader(http.StatusOK)
+			w.WriteHeader(status)
 			_, _ = io.WriteString(w, "partial")
 			w.(http.Flusher).Flush()
 		}
@@ -420,34 +421,109 @@ func hang(t *testing.T, partial bool) http.HandlerFunc {
 
 func TestSendTimeout(t *testing.T) {
 	t.Parallel()
+	srv := newReceiver(t, hang(t, 0))
+	s := newTestSender(t, HTTPSenderConfig{Timeout: 200 * time.Millisecond})
+	resp, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL + "/slow"})
+	if err == nil {
+		t.Fatalf("Send = %d, want an error", resp.StatusCode)
+	}
+	if !errors.Is(err, ErrTimeout) {
+		t.Errorf("Send error %q does not wrap ErrTimeout", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send error %q wraps context.DeadlineExceeded; want it told apart", err)
+	}
+	if diff := cmp.Diff("post "+srv.URL+"/slow: timed out after 200ms", err.Error()); diff != "" {
+		t.Errorf("error mismatch (-want +got):\n%s", diff)
+	}
+	if !DefaultRetryable(resp, err) {
+		t.Errorf("DefaultRetryable(timeout) = false, want true")
+	}
+}
+
+// TestSendStalledBody shows that a receiver that sends its status and then
+// stalls or breaks its body has answered: the status is kept, a 2xx is a
+// success, and BodyError says why the body is incomplete.
+func TestSendStalledBody(t *testing.T) {
+	t.Parallel()
+	// broken writes a status and part of a body, then closes the
+	// connection.
+	broken := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	type result struct {
+		Status    int
+		Success   bool
+		Retryable bool
+		Body      string
+		Truncated bool
+		Note      string
+	}
+	const stalled = "response body not read in full: timed out after 200ms"
 	tests := []struct {
-		name    string
-		partial bool
-		want    string
+		name string
+		// status is what a receiver that stalls its body answers, when
+		// handler is nil.
+		status   int
+		handler  http.HandlerFunc
+		ctx      func(t *testing.T) context.Context
+		timeout  time.Duration
+		want     result
+		sentinel error
 	}{
-		{"before headers", false, ": timed out after 200ms"},
-		{"reading body", true, ": status 200: reading response body: timed out after 200ms"},
+		{name: "2xx, body stalls past the timeout", status: 200,
+			want: result{200, true, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "202, body stalls past the timeout", status: 202,
+			want: result{202, true, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "503, body stalls: a failed attempt with its status, retried", status: 503,
+			want: result{503, false, true, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "400, body stalls: a failed attempt with its status, not retried", status: 400,
+			want: result{400, false, false, "partial", false, stalled}, sentinel: ErrTimeout},
+		{name: "2xx, connection closed mid-body", handler: broken, timeout: time.Minute,
+			want: result{200, true, false, "partial", false, "response body not read in full: unexpected EOF"}, sentinel: io.ErrUnexpectedEOF},
+		{name: "2xx, caller's deadline while reading the body", status: 200, timeout: time.Minute,
+			ctx: func(t *testing.T) context.Context {
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				t.Cleanup(cancel)
+				return ctx
+			},
+			want:     result{200, true, false, "partial", false, "response body not read in full: context deadline exceeded"},
+			sentinel: context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, tt.partial))
-			s := newTestSender(t, HTTPSenderConfig{Timeout: 200 * time.Millisecond})
-			resp, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL + "/slow"})
-			if err == nil {
-				t.Fatalf("Send = %d, want an error", resp.StatusCode)
+			h := tt.handler
+			if h == nil {
+				h = hang(t, tt.status)
 			}
-			if !errors.Is(err, ErrTimeout) {
-				t.Errorf("Send error %q does not wrap ErrTimeout", err)
+			srv := newReceiver(t, h)
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = 200 * time.Millisecond
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Send error %q wraps context.DeadlineExceeded; want it told apart", err)
+			s := newTestSender(t, HTTPSenderConfig{Timeout: timeout})
+			ctx := context.Background()
+			if tt.ctx != nil {
+				ctx = tt.ctx(t)
 			}
-			if diff := cmp.Diff("post "+srv.URL+"/slow"+tt.want, err.Error()); diff != "" {
-				t.Errorf("error mismatch (-want +got):\n%s", diff)
+			resp, err := s.Send(ctx, &Request{ID: "d", URL: srv.URL + "/slow"})
+			if err != nil {
+				t.Fatalf("Send error = %v, want a Response", err)
 			}
-			if !DefaultRetryable(resp, err) {
-				t.Errorf("DefaultRetryable(timeout) = false, want true")
+			got := result{resp.StatusCode, resp.Success(), DefaultRetryable(resp, nil), string(resp.Body), resp.Truncated, resp.Note()}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response mismatch (-want +got):\n%s", diff)
+			}
+			if !errors.Is(resp.BodyError, tt.sentinel) {
+				t.Errorf("BodyError %v does not wrap %v", resp.BodyError, tt.sentinel)
 			}
 		})
 	}
@@ -476,7 +552,7 @@ func TestSendClientTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, false))
+			srv := newReceiver(t, hang(t, 0))
 			s := newTestSender(t, HTTPSenderConfig{Client: tt.client(t), Timeout: time.Minute})
 			_, err := s.Send(context.Background(), &Request{ID: "d", URL: srv.URL})
 			if !errors.Is(err, ErrTimeout) {
@@ -520,7 +596,7 @@ func TestSendCallerContext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newReceiver(t, hang(t, false))
+			srv := newReceiver(t, hang(t, 0))
 			s := newTestSender(t, HTTPSenderConfig{Timeout: time.Minute})
 			_, err := s.Send(tt.ctx(t), &Request{ID: "d", URL: srv.URL})
 			if !errors.Is(err, tt.want) {
@@ -581,7 +657,9 @@ func TestSendInvalidRequest(t *testing.T) {
 		{"other scheme", context.Background(), &Request{URL: "ftp://example.com/x"}, "post ftp://example.com/x: invalid request: url scheme must be http or https"},
 		{"no host", context.Background(), &Request{URL: "http:///x"}, "post http:///x: invalid request: url has no host"},
 		{"unparsable, password kept out", context.Background(), &Request{URL: "http://u:pw@exa mple.com/"}, `post: invalid request: url: invalid character " " in host name`},
-		{"password redacted", context.Background(), &Request{URL: "ftp://u:pw@example.com/"}, "post ftp://u:xxxxx@example.com/: invalid request: url scheme must be http or https"},
+		{"user and password dropped", context.Background(), &Request{URL: "ftp://u:pw@example.com/"}, "post ftp://example.com/: invalid request: url scheme must be http or https"},
+		{"query values redacted", context.Background(), &Request{URL: "ftp://example.com/x?token=s3cr3t#frag"}, "post ftp://example.com/x?token=REDACTED: invalid request: url scheme must be http or https"},
+		{"secret URL: scheme and host only", context.Background(), &Request{URL: "http://127.0.0.1/services/T000/B000/XXXX", SecretURL: true, Header: http.Header{"Bad Name": {"v"}}}, `post http://127.0.0.1: invalid request: malformed header name "Bad Name"`},
 		{"bad id", context.Background(), &Request{ID: "a\nb", URL: "http://127.0.0.1/"}, "post http://127.0.0.1/: invalid request: id holds a control character"},
 		{"bad header name", context.Background(), &Request{URL: "http://127.0.0.1/", Header: http.Header{"Bad Name": {"v"}}}, `post http://127.0.0.1/: invalid request: malformed header name "Bad Name"`},
 		{"bad header value", context.Background(), &Request{URL: "http://127.0.0.1/", Header: http.Header{"Authorization": {"Bearer x\r\nX-Evil: 1"}}}, "post http://127.0.0.1/: invalid request: header Authorization: value holds a control character"},

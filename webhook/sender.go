@@ -13,6 +13,12 @@ type Request struct {
 	ID string
 	// URL is the absolute http or https URL to POST to.
 	URL string
+	// SecretURL says the whole URL is secret, as the URL of a Slack
+	// incoming webhook whose path is its token: errors show its scheme and
+	// host only, and a receiver's echo of its path is hidden from the
+	// Response. Whether it is set or not, errors never show the URL's
+	// query values, user name, password or fragment (see RedactURL).
+	SecretURL bool
 	// Header holds the headers configured on the webhook action. The sender
 	// adds Content-Type, User-Agent, webhook-id, webhook-timestamp and,
 	// with Secrets, webhook-signature.
@@ -41,13 +47,33 @@ type Response struct {
 	// limit; Truncated says whether the receiver sent more.
 	Body      []byte
 	Truncated bool
+	// BodyError is why the body was not read in full, or nil when it was
+	// (up to the capture limit and what was drained past it): the
+	// attempt's timeout ran out while reading (the error wraps
+	// ErrTimeout), the caller's ctx ended, or the connection broke. Body
+	// holds what was read before it, and Truncated is false. The status
+	// and headers had arrived, so the Response is still the receiver's
+	// answer: a 2xx is a success, any other status a failed attempt with
+	// that status. Note describes it for a log.
+	BodyError error
 	// Duration is the time from sending the request to reading the body.
 	Duration time.Duration
 }
 
-// Success reports whether the receiver accepted the delivery (a 2xx status).
+// Success reports whether the receiver accepted the delivery (a 2xx
+// status), whether or not its body was read in full.
 func (r *Response) Success() bool {
 	return r.StatusCode >= 200 && r.StatusCode < 300
+}
+
+// Note returns what a log should add to the status of the response: ""
+// when the body was read in full, and otherwise "response body not read in
+// full: " followed by BodyError.
+func (r *Response) Note() string {
+	if r == nil || r.BodyError == nil {
+		return ""
+	}
+	return "response body not read in full: " + r.BodyError.Error()
 }
 
 // Sender delivers one attempt of a webhook.
@@ -55,8 +81,10 @@ func (r *Response) Success() bool {
 // Send returns a Response for any HTTP status: a non-2xx status is a
 // response, not an error. It returns an error only when no response was
 // received (DNS, connection, TLS, timeout, cancelled ctx); a Response that
-// came with an error is discarded. Implementations must be safe for
-// concurrent use and must return promptly when ctx is done.
+// came with an error is discarded. A response whose status arrived but
+// whose body could not be read in full is a Response with BodyError set,
+// not an error. Implementations must be safe for concurrent use and must
+// return promptly when ctx is done.
 type Sender interface {
 	Send(ctx context.Context, req *Request) (*Response, error)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ var (
 	// ErrMissingHeaders means the webhook-id, webhook-timestamp or
 	// webhook-signature header is missing or empty.
 	ErrMissingHeaders = errors.New("missing webhook headers")
+	// ErrAmbiguousHeaders means webhook-id or webhook-timestamp appears
+	// on several lines, or under several spellings of its name, with
+	// different values: which message was signed cannot be told. The same
+	// value repeated is accepted.
+	ErrAmbiguousHeaders = errors.New("ambiguous webhook headers")
 	// ErrInvalidTimestamp means webhook-timestamp is not a Unix time in
 	// seconds, or is further than the tolerance in the past (stale, maybe
 	// replayed) or in the future. The message says which.
@@ -59,10 +65,17 @@ type VerifyOptions struct {
 // any of the secrets. Signatures of other versions are ignored. Signatures
 // are compared in constant time.
 //
+// Header names match in any case: header may come from net/http, whose
+// keys are canonical ("Webhook-Signature"), or be built by hand or by a
+// framework with other spellings ("webhook-signature"). Every line of
+// webhook-signature is read, as a proxy may split it, and every
+// signature of every line is tried. webhook-id and webhook-timestamp may
+// repeat only with the same value.
+//
 // Otherwise it returns an error wrapping ErrMissingHeaders,
-// ErrInvalidTimestamp, ErrNoMatchingSignature, or ErrInvalidSecret when
-// secrets is empty or holds a malformed secret. Errors never contain a
-// secret or a signature.
+// ErrAmbiguousHeaders, ErrInvalidTimestamp, ErrNoMatchingSignature, or
+// ErrInvalidSecret when secrets is empty or holds a malformed secret.
+// Errors never contain a secret or a signature.
 //
 // Verify does not remember webhook-ids: a receiver that must not process a
 // message twice keeps the ids it has seen for longer than the tolerance.
@@ -84,14 +97,23 @@ func Verify(header http.Header, body []byte, secrets []string, opts *VerifyOptio
 		}
 	}
 
-	id := header.Get(HeaderID)
-	tsValue := header.Get(HeaderTimestamp)
-	sigValue := header.Get(HeaderSignature)
+	values := headerValues(header)
+	id, err := single(HeaderID, values.id)
+	if err != nil {
+		return fmt.Errorf("webhook: verify: %w", err)
+	}
+	tsValue, err := single(HeaderTimestamp, values.timestamp)
+	if err != nil {
+		return fmt.Errorf("webhook: verify: %w", err)
+	}
 	var missing []string
-	for _, h := range []struct{ name, value string }{
-		{HeaderID, id}, {HeaderTimestamp, tsValue}, {HeaderSignature, sigValue},
+	for _, h := range []struct {
+		name    string
+		present bool
+	}{
+		{HeaderID, id != ""}, {HeaderTimestamp, tsValue != ""}, {HeaderSignature, len(values.signature) > 0},
 	} {
-		if h.value == "" {
+		if !h.present {
 			missing = append(missing, h.name)
 		}
 	}
@@ -112,19 +134,23 @@ func Verify(header http.Header, body []byte, secrets []string, opts *VerifyOptio
 		want[i] = mac(k, id, ts, body)
 	}
 	var v1 int
-	for _, sig := range strings.Fields(sigValue) {
-		version, enc, ok := strings.Cut(sig, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		v1++
-		got, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			continue
-		}
-		for _, w := range want {
-			if hmac.Equal(got, w) {
-				return nil
+	for _, line := range values.signature {
+		for _, sig := range strings.Fields(line) {
+			version, enc, ok := strings.Cut(sig, ",")
+			if !ok || version != "v1" {
+				continue
+			}
+			v1++
+			// A proxy that joins header lines separates them with ", ":
+			// base64 holds no comma, so a trailing one is the joint.
+			got, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(enc, ","))
+			if err != nil {
+				continue
+			}
+			for _, w := range want {
+				if hmac.Equal(got, w) {
+					return nil
+				}
 			}
 		}
 	}
@@ -132,6 +158,68 @@ func Verify(header http.Header, body []byte, secrets []string, opts *VerifyOptio
 		return fmt.Errorf("webhook: verify: %w: webhook-signature holds no v1 signature", ErrNoMatchingSignature)
 	}
 	return fmt.Errorf("webhook: verify: %w", ErrNoMatchingSignature)
+}
+
+// webhookHeaders holds the non-empty values of the Standard Webhooks
+// headers of a request, from every line and every spelling of their names.
+type webhookHeaders struct {
+	id, timestamp, signature []string
+}
+
+// headerValues collects the non-empty values of webhook-id,
+// webhook-timestamp and webhook-signature in h, whatever the case of their
+// keys: a header built by hand or by a framework may hold "webhook-id"
+// rather than the canonical "Webhook-Id", and a proxy may split a header
+// into several lines. Values of one name keep the order of their lines,
+// keys in sorted order.
+func headerValues(h http.Header) webhookHeaders {
+	var w webhookHeaders
+	keys := make([]string, 0, 3)
+	for k := range h {
+		if w.of(k) != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys) // a deterministic order of lines
+	for _, k := range keys {
+		dst := w.of(k)
+		for _, v := range h[k] {
+			if v != "" {
+				*dst = append(*dst, v)
+			}
+		}
+	}
+	return w
+}
+
+// of returns the values of w that the header key k names, in any case, or
+// nil for another header.
+func (w *webhookHeaders) of(k string) *[]string {
+	switch {
+	case strings.EqualFold(k, HeaderID):
+		return &w.id
+	case strings.EqualFold(k, HeaderTimestamp):
+		return &w.timestamp
+	case strings.EqualFold(k, HeaderSignature):
+		return &w.signature
+	}
+	return nil
+}
+
+// single returns the value of the header name given its values: "" when
+// there is none, the value when every line holds the same one, and an
+// error wrapping ErrAmbiguousHeaders when lines differ, since the signed
+// message is then unknown.
+func single(name string, values []string) (string, error) {
+	if len(values) == 0 {
+		return "", nil
+	}
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return "", fmt.Errorf("%w: %s has %d lines with different values", ErrAmbiguousHeaders, name, len(values))
+		}
+	}
+	return values[0], nil
 }
 
 // parseTimestamp parses a webhook-timestamp: decimal Unix seconds.

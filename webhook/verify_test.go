@@ -38,14 +38,32 @@ func TestVerify(t *testing.T) {
 	s1, s2, other := secretOf('1', 32), secretOf('2', 32), secretOf('o', 32)
 	body := []byte(`{"Id":42,"Subject":"Printer on fire"}`)
 	signed := func(secrets ...string) http.Header { return signedHeader(t, "d-1", fixedNow, body, secrets...) }
-	with := func(h http.Header, k, v string) http.Header {
+	// with sets the lines of header k, the empty ones kept, or deletes it
+	// when v is one empty string.
+	with := func(h http.Header, k string, v ...string) http.Header {
 		h = h.Clone()
-		if v == "" {
-			h.Del(k)
-		} else {
-			h.Set(k, v)
+		h.Del(k)
+		if len(v) > 1 || v[0] != "" {
+			h[http.CanonicalHeaderKey(k)] = v
 		}
 		return h
+	}
+	// lower returns h with lower-case keys, as a header built by hand.
+	lower := func(h http.Header) http.Header {
+		l := make(http.Header, len(h))
+		for k, vs := range h {
+			l[strings.ToLower(k)] = vs
+		}
+		return l
+	}
+	// merge returns the keys of a and b in one header, b's lines after a's
+	// for a key in both.
+	merge := func(a, b http.Header) http.Header {
+		m := a.Clone()
+		for k, vs := range b {
+			m[k] = append(m[k], vs...)
+		}
+		return m
 	}
 	sigOf := func(secret string) string { return signed(secret).Get(HeaderSignature) }
 	tests := []struct {
@@ -75,6 +93,30 @@ func TestVerify(t *testing.T) {
 		{name: "5m old, at the tolerance", header: signed(s1), secrets: []string{s1}, now: fixedNow.Add(5 * time.Minute)},
 		{name: "5m ahead, at the tolerance", header: signed(s1), secrets: []string{s1}, now: fixedNow.Add(-5 * time.Minute)},
 		{name: "custom tolerance", header: signed(s1), secrets: []string{s1}, now: fixedNow.Add(time.Hour), tol: 2 * time.Hour},
+
+		{name: "lower-case keys", header: lower(signed(s1)), secrets: []string{s1}},
+		{name: "upper-case keys", header: http.Header{
+			"WEBHOOK-ID":        {"d-1"},
+			"WEBHOOK-TIMESTAMP": signed().Values(HeaderTimestamp),
+			"WEBHOOK-SIGNATURE": {sigOf(s1)},
+		}, secrets: []string{s1}},
+		{name: "signature split over two lines", header: with(signed(), HeaderSignature, "", sigOf(other), sigOf(s1)), secrets: []string{s1}},
+		{name: "signature lines under two spellings", header: merge(signed(other), http.Header{"webhook-signature": {sigOf(s1)}}), secrets: []string{s1}},
+		{name: "signature lines joined by a proxy", header: with(signed(), HeaderSignature, sigOf(other)+", "+sigOf(s1)+", v2,abc"), secrets: []string{s1}},
+		{name: "rotation over lines, lower-case", header: lower(with(signed(), HeaderSignature, sigOf(other), sigOf(s2))), secrets: []string{s1, s2}},
+		{name: "id and timestamp repeated with one value", header: merge(signed(s1), lower(with(signed(), HeaderSignature, ""))), secrets: []string{s1}},
+		{name: "empty lines ignored", header: merge(with(signed(s1), HeaderID, "", "", "d-1"), http.Header{"webhook-signature": {""}}), secrets: []string{s1}},
+
+		{name: "ids differ across spellings", header: merge(signed(s1), http.Header{"webhook-id": {"d-2"}}), secrets: []string{s1},
+			sentinel: ErrAmbiguousHeaders, want: "webhook: verify: ambiguous webhook headers: webhook-id has 2 lines with different values"},
+		{name: "timestamps differ across lines", header: with(signed(s1), HeaderTimestamp, "", "1740830400", "1740830401"), secrets: []string{s1},
+			sentinel: ErrAmbiguousHeaders, want: "webhook: verify: ambiguous webhook headers: webhook-timestamp has 2 lines with different values"},
+		{name: "lower-case keys, tampered body", header: lower(signed(s1)), body: []byte(`{}`), secrets: []string{s1},
+			sentinel: ErrNoMatchingSignature, want: "webhook: verify: no matching signature"},
+		{name: "lower-case keys, no signature", header: lower(with(signed(s1), HeaderSignature, "")), secrets: []string{s1},
+			sentinel: ErrMissingHeaders, want: "webhook: verify: missing webhook headers: webhook-signature"},
+		{name: "only other versions over lines", header: with(signed(), HeaderSignature, "", "v2,abc", "v1a,bm9wZQ=="), secrets: []string{s1},
+			sentinel: ErrNoMatchingSignature, want: "webhook: verify: no matching signature: webhook-signature holds no v1 signature"},
 
 		{name: "tampered body", header: signed(s1), body: []byte(`{"Id":43,"Subject":"Printer on fire"}`), secrets: []string{s1},
 			sentinel: ErrNoMatchingSignature, want: "webhook: verify: no matching signature"},
@@ -301,6 +343,13 @@ func FuzzVerify(f *testing.F) {
 			h = signedHeader(t, id, fixedNow, body, secret)
 			if err := Verify(h, body, []string{secret}, opts); err != nil {
 				t.Fatalf("Verify(signed id %q): %v", id, err)
+			}
+			// And so it does with lower-case keys and the signature after
+			// the fuzzed one on a line of its own.
+			l := http.Header{"webhook-id": {id}, "webhook-timestamp": h.Values(HeaderTimestamp),
+				"webhook-signature": {sig, h.Get(HeaderSignature)}}
+			if err := Verify(l, body, []string{secret}, opts); err != nil {
+				t.Fatalf("Verify(signed id %q, lower-case keys, lines %q): %v", id, l["webhook-signature"], err)
 			}
 		}
 	})
