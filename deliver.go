@@ -211,7 +211,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 	var resp *webhook.Response
 	var events []DestinationEvent
 	if err == nil {
-		key := destinationKey(en.URL)
+		key := destinationKey(req.URL)
 		retryAt, note, ok := e.dests.acquire(key, started)
 		if !ok {
 			// The destination is paused or busy: wait, with no attempt
@@ -220,7 +220,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			e.putBack(en, pendingAt, note)
 			return
 		}
-		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{url: en.URL, attempt: number, header: req.Header})
+		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{url: req.URL, attempt: number, header: req.Header})
 		resp, err = e.sender.Send(sctx, req)
 		if err == nil && resp == nil {
 			err = errNoResponse
@@ -288,9 +288,9 @@ type permanentError struct{ msg string }
 
 func (p *permanentError) Error() string { return p.msg }
 
-// request builds attempt number of en. The webhook action's headers are
-// read from the trigger source at each attempt, so that secrets never need
-// to be stored in the log.
+// request builds attempt number of en. The webhook action's URL, headers
+// and secrets are read from the trigger source at each attempt, so that
+// secrets never need to be stored in the log.
 func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int) (*webhook.Request, error) {
 	if packetCut(&en) {
 		return nil, &permanentError{"the log holds only an excerpt of this oversize ticket packet; not sent"}
@@ -308,9 +308,9 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	if en.ActionIndex < 0 || en.ActionIndex >= len(t.Actions) || t.Actions[en.ActionIndex].Type != trigger.ActionWebhook {
 		return nil, &permanentError{fmt.Sprintf("trigger %q no longer has a webhook action at position %d; delivery abandoned", en.TriggerID, en.ActionIndex)}
 	}
-	req := webhookRequest(en.ID, t.Actions[en.ActionIndex], en.RequestBody, number)
-	req.URL = en.URL // where the log says the delivery goes
-	return req, nil
+	// The request goes to the action's real URL: the log keeps it with
+	// its secrets redacted.
+	return webhookRequest(en.ID, t.Actions[en.ActionIndex], en.RequestBody, number), nil
 }
 
 // update writes the outcome of an attempt and reports whether the log took

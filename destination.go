@@ -122,7 +122,7 @@ type DestinationEvent struct {
 func destinationKey(raw string) string {
 	u, err := urlcache.Parse(raw)
 	if err != nil {
-		return raw
+		return webhook.InvalidURL // never the URL itself: it may hold secrets
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if port == "" {
