@@ -22,6 +22,7 @@ var changeKeyTests = []test{
 	{"DuplicateOfClearedWhenStored", testChangeKeyClearsDuplicateOf},
 	{"SkippedThenFailedBatchStoresNothing", testChangeKeyAllOrNothing},
 	{"Validated", testChangeKeyValidated},
+	{"IDAlreadyStored", testChangeKeyIDStored},
 }
 
 // keyed returns a pending entry created at at(d) for ticket with the
@@ -235,4 +236,32 @@ func testChangeKeyValidated(t *testing.T, l executionlog.Log) {
 			checkDuplicates(t, []*executionlog.Entry{again}, []string{e.ID})
 		})
 	}
+}
+
+func testChangeKeyIDStored(t *testing.T, l executionlog.Log) {
+	stored := keyed(0, 1, "chg-1")
+	want := clone(stored)
+	mustAdd(t, l, stored)
+	tests := []struct {
+		name string
+		key  string
+	}{
+		{"SameKey", "chg-1"}, // the same entry added again
+		{"OtherKey", "chg-2"},
+		{"NoKey", ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := keyed(time.Duration(i+1)*time.Second, 1, tc.key)
+			e.ID = stored.ID
+			fresh := keyed(time.Hour, 2, "chg-3")
+			if err := l.Add(context.Background(), []*executionlog.Entry{fresh, e}); err == nil {
+				t.Errorf("Add(entry with a stored id and key %q) succeeded, want an error", tc.key)
+			}
+		})
+	}
+	if diff := cmp.Diff(want, mustGet(t, l, stored.ID), entryOpts); diff != "" {
+		t.Errorf("stored entry after refused Adds mismatch (-want +got):\n%s", diff)
+	}
+	checkStored(t, l, stored.ID)
 }
