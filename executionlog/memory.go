@@ -274,9 +274,9 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	e, ok := m.byID[u.ID]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, u.ID)
+	e, err := m.find(u.ID)
+	if err != nil {
+		return err
 	}
 	if e.Status != StatusPending {
 		return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
@@ -301,6 +301,16 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	return nil
 }
 
+// find returns the entry with the given id, or ErrNotFound. The caller
+// holds m.mu.
+func (m *Memory) find(id string) (*Entry, error) {
+	e, ok := m.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return e, nil
+}
+
 // appendAttempt appends a to the attempts of e, numbered after them. The
 // caller holds m.mu.
 func appendAttempt(e *Entry, a Attempt) {
@@ -321,9 +331,9 @@ func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now ti
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	e, ok := m.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	e, err := m.find(id)
+	if err != nil {
+		return err
 	}
 	appendAttempt(e, a)
 	e.UpdatedAt = now.UTC()
@@ -341,9 +351,9 @@ func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	e, ok := m.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	e, err := m.find(id)
+	if err != nil {
+		return err
 	}
 	if e.Status == StatusPending {
 		return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
@@ -376,9 +386,9 @@ func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 
-	e, ok := m.byID[id]
-	if !ok {
-		return Entry{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	e, err := m.find(id)
+	if err != nil {
+		return Entry{}, err
 	}
 	return copyEntry(e), nil
 }
