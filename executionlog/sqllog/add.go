@@ -216,12 +216,16 @@ func (l *Log) markDuplicates(ctx context.Context, q queryer, keyed []*executionl
 	}
 	holders := make(map[target]string, len(keyed))
 	for chunk := range slices.Chunk(keyed, insertRows) {
-		args := make([]any, len(chunk))
-		for i, e := range chunk {
-			args[i] = e.ChangeKey
+		// Whole keys of the unique index: on MySQL the locking read then
+		// locks the rows found, not the gaps between keys, which would
+		// hold up other engines' inserts until tx ends.
+		args := make([]any, 0, 3*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.ChangeKey, e.TriggerID, e.ActionIndex)
 		}
 		rows, err := l.query(ctx, q, "SELECT id, change_key, trigger_id, action_index FROM "+l.entries+
-			" WHERE change_key IN ("+strings.Repeat(", ?", len(chunk))[2:]+")"+l.d.lockShared(), args...)
+			" WHERE (change_key, trigger_id, action_index) IN ("+strings.Repeat(", (?, ?, ?)", len(chunk))[2:]+")"+
+			l.d.lockShared(), args...)
 		if err != nil {
 			return fmt.Errorf("reading the entries that hold the change keys: %w", err)
 		}

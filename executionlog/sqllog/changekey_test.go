@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -302,5 +304,45 @@ func testRecordAttemptErrors(t *testing.T, b backend) {
 	db.Close()
 	if err := closed.RecordAttempt(ctx, e.ID, a, at(time.Second)); err == nil || errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("RecordAttempt on a closed database: error = %v, want the driver's", err)
+	}
+}
+
+// BenchmarkAddChangeKey measures an Add of one entry, as the engine
+// records a change that fires one webhook, from one goroutine: key=none
+// without a change key, key=new with a fresh key (the insert that skips
+// known keys, then the read of who holds them), key=known with a key the
+// log holds (skipped).
+//
+//	go test -run '^$' -bench AddChangeKey -benchmem ./executionlog/sqllog/
+func BenchmarkAddChangeKey(b *testing.B) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		for _, key := range []string{"none", "new", "known"} {
+			b.Run("db="+kind+"/key="+key, func(b *testing.B) {
+				db, d := benchOpen(b, kind, filepath.Join(b.TempDir(), "log.db"))
+				l := benchLog(b, db, d, benchPrefix(), false)
+				ctx := context.Background()
+				now := time.Now()
+				if key == "known" {
+					e := benchEntry(now)
+					e.ChangeKey = "evt-known"
+					if err := l.Add(ctx, []*executionlog.Entry{e}); err != nil {
+						b.Fatalf("Add: %v", err)
+					}
+				}
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					e := benchEntry(now.Add(time.Duration(i) * time.Microsecond))
+					switch key {
+					case "new":
+						e.ChangeKey = "evt-" + strconv.Itoa(i)
+					case "known":
+						e.ChangeKey = "evt-known"
+					}
+					if err := l.Add(ctx, []*executionlog.Entry{e}); err != nil {
+						b.Fatalf("Add: %v", err)
+					}
+				}
+			})
+		}
 	}
 }
