@@ -256,8 +256,8 @@ func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 
 // Update records the outcome of work on a claimed entry: it appends
 // u.Attempt when it is not nil, numbered after the attempts recorded so
-// far, sets the status, sets NextAttemptAt (zero
-// for a final state), clears the lease and sets UpdatedAt to u.Now.
+// far, sets the status, sets NextAttemptAt (zero for a final state),
+// clears the lease and sets UpdatedAt to u.Now.
 //
 // It returns ErrNotFound for an unknown id, ErrLeaseLost when the entry is
 // not pending or u.Owner does not hold its lease, and an error when u.Status
@@ -270,35 +270,44 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	if !u.Status.Valid() {
 		return fmt.Errorf("executionlog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))
 	}
+	return m.change(ctx, u.ID, func(e *Entry) error {
+		if e.Status != StatusPending {
+			return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
+		}
+		if u.Owner == "" || e.LeaseOwner != u.Owner {
+			return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
+		}
+		m.queue.Delete(e) // before NextAttemptAt, its key, changes
+		if u.Attempt != nil {
+			appendAttempt(e, *u.Attempt)
+		}
+		e.Status = u.Status
+		e.NextAttemptAt = time.Time{}
+		if u.Status == StatusPending {
+			e.NextAttemptAt = u.NextAttemptAt.UTC()
+		}
+		e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+		e.Note = u.Note
+		e.UpdatedAt = u.Now.UTC()
+		m.file(e)
+		return nil
+	})
+}
 
+// change runs f on the entry with the given id while holding the write
+// lock. It returns ctx.Err() when ctx is done, ErrNotFound for an unknown
+// id, and otherwise what f returns.
+func (m *Memory) change(ctx context.Context, id string, f func(e *Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-
-	e, err := m.find(u.ID)
+	e, err := m.find(id)
 	if err != nil {
 		return err
 	}
-	if e.Status != StatusPending {
-		return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
-	}
-	if u.Owner == "" || e.LeaseOwner != u.Owner {
-		return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
-	}
-
-	m.queue.Delete(e) // before NextAttemptAt, its key, changes
-	if u.Attempt != nil {
-		appendAttempt(e, *u.Attempt)
-	}
-	e.Status = u.Status
-	e.NextAttemptAt = time.Time{}
-	if u.Status == StatusPending {
-		e.NextAttemptAt = u.NextAttemptAt.UTC()
-	}
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-	e.Note = u.Note
-	e.UpdatedAt = u.Now.UTC()
-	m.file(e)
-	return nil
+	return f(e)
 }
 
 // find returns the entry with the given id, or ErrNotFound. The caller
@@ -325,19 +334,11 @@ func appendAttempt(e *Entry, a Attempt) {
 // SeriesStart and Note as they are. It returns ErrNotFound for an unknown
 // id.
 func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-
-	e, err := m.find(id)
-	if err != nil {
-		return err
-	}
-	appendAttempt(e, a)
-	e.UpdatedAt = now.UTC()
-	return nil
+	return m.change(ctx, id, func(e *Entry) error {
+		appendAttempt(e, a)
+		e.UpdatedAt = now.UTC()
+		return nil
+	})
 }
 
 // Redeliver puts the finished entry with the given id back in the queue:
@@ -345,29 +346,21 @@ func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now ti
 // lease and Note cleared and UpdatedAt set to now. It returns ErrNotFound
 // for an unknown id and ErrNotFinished for a pending entry.
 func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-
-	e, err := m.find(id)
-	if err != nil {
-		return err
-	}
-	if e.Status == StatusPending {
-		return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
-	}
 	now = now.UTC()
-	m.done.Delete(e)
-	e.Status = StatusPending
-	e.SeriesStart = len(e.Attempts)
-	e.NextAttemptAt = now
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-	e.Note = ""
-	e.UpdatedAt = now
-	m.file(e)
-	return nil
+	return m.change(ctx, id, func(e *Entry) error {
+		if e.Status == StatusPending {
+			return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
+		}
+		m.done.Delete(e)
+		e.Status = StatusPending
+		e.SeriesStart = len(e.Attempts)
+		e.NextAttemptAt = now
+		e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+		e.Note = ""
+		e.UpdatedAt = now
+		m.file(e)
+		return nil
+	})
 }
 
 // compareDue orders pending entries by NextAttemptAt and then ID.
