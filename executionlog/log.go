@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/internal/textcut"
 )
@@ -79,11 +81,33 @@ type Entry struct {
 	// changed.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// ChangeKey is the host's idempotency key for the ticket change that
+	// recorded the entry, such as the id of the change or event in the
+	// host's own database; empty when the host gave none. It holds at most
+	// MaxChangeKeyBytes bytes of valid UTF-8 without NUL (see
+	// ValidateChangeKey). A log stores at most one entry per non-empty
+	// ChangeKey, TriggerID and ActionIndex, so that a change reported
+	// again with its key records nothing new (see Log.Add).
+	ChangeKey string
+	// DuplicateOf is set by Add, and only by Add, on an entry it did not
+	// store because the log already held an entry with the same non-empty
+	// ChangeKey, TriggerID and ActionIndex: it is the ID of that stored
+	// entry, the webhook-id its receiver sees. Add clears it on the entries
+	// it stores, and entries read from a log never have it.
+	DuplicateOf string
 }
+
+// MaxChangeKeyBytes is the longest Entry.ChangeKey, in bytes.
+const MaxChangeKeyBytes = 200
 
 // Attempt is one try at delivering an entry.
 type Attempt struct {
-	// Number counts attempts from 1.
+	// Number is the attempt's place among the entry's attempts, from 1, in
+	// the order the log recorded them. The log assigns it when Add, Update
+	// or AttemptRecorder.RecordAttempt stores the attempt, whatever the
+	// caller set, so that attempts recorded by different engines never
+	// share a number. An attempt recorded late (see AttemptRecorder) may
+	// have started before the attempts recorded ahead of it.
 	Number int
 	// StartedAt is when the request was sent; Duration how long the attempt
 	// took until the response body was read or the error occurred.
@@ -193,6 +217,9 @@ var (
 	// ErrNotFinished means Redeliver was asked to redeliver an entry that
 	// is still pending: it is being delivered or will be retried.
 	ErrNotFinished = errors.New("executionlog: entry is not finished")
+	// ErrInvalidChangeKey means an Entry.ChangeKey is too long, is not
+	// valid UTF-8 or holds a NUL byte.
+	ErrInvalidChangeKey = errors.New("executionlog: invalid change key")
 )
 
 // Log stores execution log entries and is the delivery queue: the engine
@@ -209,15 +236,29 @@ type Log interface {
 	// queue (such as a test send). Add stores Attempts as given for every
 	// status, keeps NextAttemptAt only for pending entries, and rejects an
 	// entry without an ID or CreatedAt, with an undefined Status, or with
-	// a SeriesStart outside 0..len(Attempts). It returns ErrFull when a
-	// bounded log has no room.
+	// a SeriesStart outside 0..len(Attempts) or an invalid ChangeKey
+	// (see ValidateNew). Add numbers each entry's attempts from 1 in the
+	// order given. It returns ErrFull when a bounded log has no room.
+	//
+	// Add does not store an entry whose ChangeKey is not empty and equals
+	// the ChangeKey of an entry the log holds, or of an earlier entry of
+	// the same call, with the same TriggerID and ActionIndex: it skips the
+	// entry without an error and sets its DuplicateOf to the ID of the
+	// stored entry. It stores the other entries, all or none, and clears
+	// their DuplicateOf; after an error, DuplicateOf is unspecified. The
+	// check and the store are atomic: of concurrent Adds of entries with
+	// one key, trigger and action, exactly one stores its entry and the
+	// others learn its ID. A key is known for as long as its entry is kept
+	// (a bounded log's eviction or a SQL log's Prune forgets it). Empty
+	// keys never collide.
 	Add(ctx context.Context, entries []*Entry) error
 	// Claim leases up to c.Limit due pending entries to c.Owner, oldest due
 	// first, and returns them with the lease set.
 	Claim(ctx context.Context, c Claim) ([]Entry, error)
 	// Update records the outcome of an attempt on a claimed entry and clears
-	// its lease. It returns ErrNotFound for an unknown id and ErrLeaseLost
-	// when u.Owner no longer holds the lease.
+	// its lease. It appends u.Attempt, when not nil, numbered after the
+	// attempts recorded so far. It returns ErrNotFound for an unknown id
+	// and ErrLeaseLost when u.Owner no longer holds the lease.
 	Update(ctx context.Context, u Update) error
 	// Redeliver puts a finished (succeeded or failed) entry back in the
 	// queue: pending, due at now, with SeriesStart set to the number of
@@ -237,15 +278,42 @@ type Log interface {
 
 // TxAdder is implemented by logs stored in a SQL database. AddTx adds
 // entries inside the caller's transaction, so they commit or roll back with
-// the caller's own writes (the transactional outbox).
+// the caller's own writes (the transactional outbox). It follows the rules
+// of Log.Add, skipped change keys included; a skipped entry does not abort
+// the caller's transaction.
 type TxAdder interface {
 	AddTx(ctx context.Context, tx *sql.Tx, entries []*Entry) error
 }
 
+// AttemptRecorder is implemented by logs that can record an attempt made
+// under a lease that has since been lost. An engine whose Update returned
+// ErrLeaseLost (its lease expired while the database could not be reached,
+// and another engine claimed the entry) uses it so that an attempt which
+// reached the receiver still appears in the log.
+//
+// Detect it with a type assertion; the memory log and every dialect of
+// the SQL log implement it.
+type AttemptRecorder interface {
+	// RecordAttempt appends a to the attempts of the entry id, whatever
+	// its status and lease, numbered after the attempts recorded so far
+	// (a.Number is ignored), makes its Error searchable and sets the
+	// entry's UpdatedAt to now. It changes nothing else: the status, the
+	// lease, NextAttemptAt, SeriesStart and Note stay as they are, so the
+	// engine that holds the entry goes on undisturbed, and its own Update
+	// is numbered after the late attempt. The attempt counts in the
+	// entry's current series, as every attempt recorded after SeriesStart
+	// does.
+	//
+	// It returns ErrNotFound for an unknown id. It is safe for concurrent
+	// use with every other method.
+	RecordAttempt(ctx context.Context, id string, a Attempt, now time.Time) error
+}
+
 // ValidateNew checks an entry passed to Log.Add against the rules every
-// Log applies: not nil, with an ID and a CreatedAt, a defined Status and a
-// SeriesStart within 0..len(Attempts). Log implementations call it so
-// that they refuse the same entries with the same errors.
+// Log applies: not nil, with an ID and a CreatedAt, a defined Status, a
+// SeriesStart within 0..len(Attempts) and a valid ChangeKey (see
+// ValidateChangeKey). Log implementations call it so that they refuse the
+// same entries with the same errors.
 func ValidateNew(e *Entry) error {
 	switch {
 	case e == nil:
@@ -258,6 +326,25 @@ func ValidateNew(e *Entry) error {
 		return fmt.Errorf("entry %q has unknown status %q", e.ID, textcut.Cut(string(e.Status), 64))
 	case e.SeriesStart < 0 || e.SeriesStart > len(e.Attempts):
 		return fmt.Errorf("entry %q has series start %d outside 0..%d, its number of attempts", e.ID, e.SeriesStart, len(e.Attempts))
+	}
+	if err := ValidateChangeKey(e.ChangeKey); err != nil {
+		return fmt.Errorf("entry %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+// ValidateChangeKey checks an idempotency key for Entry.ChangeKey: at most
+// MaxChangeKeyBytes bytes of valid UTF-8 without NUL, which every log
+// stores as given. The empty key is valid (no key). The error wraps
+// ErrInvalidChangeKey.
+func ValidateChangeKey(key string) error {
+	switch {
+	case len(key) > MaxChangeKeyBytes:
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidChangeKey, len(key), MaxChangeKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidChangeKey, textcut.Cut(key, 64))
+	case strings.IndexByte(key, 0) >= 0:
+		return fmt.Errorf("%w: %q holds a NUL byte", ErrInvalidChangeKey, textcut.Cut(key, 64))
 	}
 	return nil
 }

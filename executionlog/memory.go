@@ -51,13 +51,31 @@ type Memory struct {
 	// done holds the finished entries in (CreatedAt, ID) order, so that
 	// Add evicts the oldest of them without scanning the pending ones.
 	done *btree.BTreeG[*Entry]
+	// byKey indexes the entries that have a ChangeKey by it, their
+	// trigger and their action.
+	byKey map[changeKey]*Entry
+}
+
+// changeKey identifies the entries that one change may record once: its
+// key, the trigger and the webhook action.
+type changeKey struct {
+	key, trigger string
+	action       int
+}
+
+// keyOf returns the change key of e, and false when e has none.
+func keyOf(e *Entry) (changeKey, bool) {
+	return changeKey{e.ChangeKey, e.TriggerID, e.ActionIndex}, e.ChangeKey != ""
 }
 
 // treeDegree is the degree of the log's B-trees: nodes of up to 63
 // entries keep inserts and deletes at a few cache lines each.
 const treeDegree = 32
 
-var _ Log = (*Memory)(nil)
+var (
+	_ Log             = (*Memory)(nil)
+	_ AttemptRecorder = (*Memory)(nil)
+)
 
 // NewMemory returns an empty Memory log.
 func NewMemory(opts MemoryOptions) *Memory {
@@ -71,17 +89,23 @@ func NewMemory(opts MemoryOptions) *Memory {
 		all:   btree.NewG(treeDegree, byCreated),
 		queue: btree.NewG(treeDegree, func(a, b *Entry) bool { return compareDue(a, b) < 0 }),
 		done:  btree.NewG(treeDegree, byCreated),
+		byKey: make(map[changeKey]*Entry),
 	}
 }
 
 // Add stores copies of entries, all or none. Each entry must have an ID
-// that is not in the log yet, a CreatedAt, a defined Status and a
-// SeriesStart within 0..len(Attempts). Pending entries join the queue;
-// entries added succeeded or failed (records of sends made outside the
-// queue) are stored with their attempts and a zero NextAttemptAt.
-// LeaseOwner, LeaseUntil and Note are ignored. Add returns ErrFull when the
-// log has no room for all of them, even after evicting every finished
-// entry.
+// that is not in the log yet, a CreatedAt, a defined Status, a SeriesStart
+// within 0..len(Attempts) and a valid ChangeKey. Pending entries join the
+// queue; entries added succeeded or failed (records of sends made outside
+// the queue) are stored with their attempts, numbered from 1, and a zero
+// NextAttemptAt. LeaseOwner, LeaseUntil and Note are ignored. Add returns
+// ErrFull when the log has no room for all of them, even after evicting
+// every finished entry.
+//
+// An entry whose ChangeKey, TriggerID and ActionIndex match those of an
+// entry in the log, or of an earlier entry of the call, is skipped and its
+// DuplicateOf set, as Log.Add describes. Evicting an entry forgets its
+// key.
 func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -108,24 +132,57 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 		}
 	}
 
-	if over := m.all.Len() + len(entries) - m.max; over > 0 {
+	// dups holds the stored id each skipped entry duplicates, by its
+	// position; batch the ids of the keys this call stores.
+	dups := make(map[int]string)
+	var batch map[changeKey]string
+	for i, e := range entries {
+		k, ok := keyOf(e)
+		if !ok {
+			continue
+		}
+		if s, ok := m.byKey[k]; ok {
+			dups[i] = s.ID
+		} else if id, ok := batch[k]; ok {
+			dups[i] = id
+		} else {
+			if batch == nil {
+				batch = make(map[changeKey]string)
+			}
+			batch[k] = e.ID
+		}
+	}
+
+	n := len(entries) - len(dups)
+	if over := m.all.Len() + n - m.max; over > 0 {
 		if over > m.done.Len() {
 			return fmt.Errorf("%w: adding %d entries to %d of at most %d, of which %d are pending",
-				ErrFull, len(entries), m.all.Len(), m.max, m.queue.Len())
+				ErrFull, n, m.all.Len(), m.max, m.queue.Len())
 		}
 		m.evict(over)
 	}
 
-	for _, e := range entries {
+	for i, e := range entries {
+		if id, ok := dups[i]; ok {
+			e.DuplicateOf = id
+			continue
+		}
+		e.DuplicateOf = ""
 		c := copyEntry(e)
 		c.LeaseOwner, c.LeaseUntil, c.Note = "", time.Time{}, ""
 		if c.Status != StatusPending {
 			c.NextAttemptAt = time.Time{}
 		}
+		for j := range c.Attempts {
+			c.Attempts[j].Number = j + 1
+		}
 		toUTC(&c)
 		p := &c
 		m.all.ReplaceOrInsert(p)
 		m.byID[p.ID] = p
+		if k, ok := keyOf(p); ok {
+			m.byKey[k] = p
+		}
 		m.file(p)
 	}
 	return nil
@@ -141,6 +198,9 @@ func (m *Memory) evict(n int) {
 		}
 		m.all.Delete(e)
 		delete(m.byID, e.ID)
+		if k, ok := keyOf(e); ok {
+			delete(m.byKey, k)
+		}
 	}
 }
 
@@ -195,8 +255,9 @@ func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 }
 
 // Update records the outcome of work on a claimed entry: it appends
-// u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
-// for a final state), clears the lease and sets UpdatedAt to u.Now.
+// u.Attempt when it is not nil, numbered after the attempts recorded so
+// far, sets the status, sets NextAttemptAt (zero for a final state),
+// clears the lease and sets UpdatedAt to u.Now.
 //
 // It returns ErrNotFound for an unknown id, ErrLeaseLost when the entry is
 // not pending or u.Owner does not hold its lease, and an error when u.Status
@@ -209,37 +270,75 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	if !u.Status.Valid() {
 		return fmt.Errorf("executionlog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))
 	}
+	return m.change(ctx, u.ID, func(e *Entry) error {
+		if e.Status != StatusPending {
+			return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
+		}
+		if u.Owner == "" || e.LeaseOwner != u.Owner {
+			return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
+		}
+		m.queue.Delete(e) // before NextAttemptAt, its key, changes
+		if u.Attempt != nil {
+			appendAttempt(e, *u.Attempt)
+		}
+		e.Status = u.Status
+		e.NextAttemptAt = time.Time{}
+		if u.Status == StatusPending {
+			e.NextAttemptAt = u.NextAttemptAt.UTC()
+		}
+		e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+		e.Note = u.Note
+		e.UpdatedAt = u.Now.UTC()
+		m.file(e)
+		return nil
+	})
+}
 
+// change runs f on the entry with the given id while holding the write
+// lock. It returns ctx.Err() when ctx is done, ErrNotFound for an unknown
+// id, and otherwise what f returns.
+func (m *Memory) change(ctx context.Context, id string, f func(e *Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	e, err := m.find(id)
+	if err != nil {
+		return err
+	}
+	return f(e)
+}
 
-	e, ok := m.byID[u.ID]
+// find returns the entry with the given id, or ErrNotFound. The caller
+// holds m.mu.
+func (m *Memory) find(id string) (*Entry, error) {
+	e, ok := m.byID[id]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, u.ID)
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
-	if e.Status != StatusPending {
-		return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
-	}
-	if u.Owner == "" || e.LeaseOwner != u.Owner {
-		return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
-	}
+	return e, nil
+}
 
-	m.queue.Delete(e) // before NextAttemptAt, its key, changes
-	if u.Attempt != nil {
-		a := *u.Attempt
-		a.StartedAt = a.StartedAt.UTC()
-		e.Attempts = append(e.Attempts, a)
-	}
-	e.Status = u.Status
-	e.NextAttemptAt = time.Time{}
-	if u.Status == StatusPending {
-		e.NextAttemptAt = u.NextAttemptAt.UTC()
-	}
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-	e.Note = u.Note
-	e.UpdatedAt = u.Now.UTC()
-	m.file(e)
-	return nil
+// appendAttempt appends a to the attempts of e, numbered after them. The
+// caller holds m.mu.
+func appendAttempt(e *Entry, a Attempt) {
+	a.Number = len(e.Attempts) + 1
+	a.StartedAt = a.StartedAt.UTC()
+	e.Attempts = append(e.Attempts, a)
+}
+
+// RecordAttempt appends a, an attempt made under a lease that has since
+// been lost, to the attempts of the entry id, numbered after them, and
+// sets UpdatedAt to now. It leaves the status, the lease, NextAttemptAt,
+// SeriesStart and Note as they are. It returns ErrNotFound for an unknown
+// id.
+func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now time.Time) error {
+	return m.change(ctx, id, func(e *Entry) error {
+		appendAttempt(e, a)
+		e.UpdatedAt = now.UTC()
+		return nil
+	})
 }
 
 // Redeliver puts the finished entry with the given id back in the queue:
@@ -247,29 +346,21 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 // lease and Note cleared and UpdatedAt set to now. It returns ErrNotFound
 // for an unknown id and ErrNotFinished for a pending entry.
 func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-
-	e, ok := m.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
-	if e.Status == StatusPending {
-		return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
-	}
 	now = now.UTC()
-	m.done.Delete(e)
-	e.Status = StatusPending
-	e.SeriesStart = len(e.Attempts)
-	e.NextAttemptAt = now
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-	e.Note = ""
-	e.UpdatedAt = now
-	m.file(e)
-	return nil
+	return m.change(ctx, id, func(e *Entry) error {
+		if e.Status == StatusPending {
+			return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
+		}
+		m.done.Delete(e)
+		e.Status = StatusPending
+		e.SeriesStart = len(e.Attempts)
+		e.NextAttemptAt = now
+		e.LeaseOwner, e.LeaseUntil = "", time.Time{}
+		e.Note = ""
+		e.UpdatedAt = now
+		m.file(e)
+		return nil
+	})
 }
 
 // compareDue orders pending entries by NextAttemptAt and then ID.
@@ -288,9 +379,9 @@ func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 
-	e, ok := m.byID[id]
-	if !ok {
-		return Entry{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	e, err := m.find(id)
+	if err != nil {
+		return Entry{}, err
 	}
 	return copyEntry(e), nil
 }

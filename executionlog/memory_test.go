@@ -264,3 +264,47 @@ func BenchmarkMemoryClaim(b *testing.B) {
 		}
 	}
 }
+
+// TestMemoryEvictionForgetsChangeKeys shows that the change key of an
+// evicted entry is free again, and that a skipped entry takes no room.
+func TestMemoryEvictionForgetsChangeKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 2})
+	keyed := func(i int) *executionlog.Entry {
+		e := pending(i)
+		e.ChangeKey = "chg-1"
+		return e
+	}
+	old := keyed(0)
+	old.Status = executionlog.StatusSucceeded
+	old.Attempts = []executionlog.Attempt{{Number: 1, StartedAt: t0, StatusCode: 200}}
+	if err := l.Add(ctx, []*executionlog.Entry{old, pending(1)}); err != nil {
+		t.Fatal(err)
+	}
+	// The log is full, but the skipped entry needs no room: nothing is
+	// evicted.
+	dup := keyed(2)
+	if err := l.Add(ctx, []*executionlog.Entry{dup}); err != nil {
+		t.Fatalf("Add(a known key to a full log): %v", err)
+	}
+	if dup.DuplicateOf != old.ID {
+		t.Errorf("DuplicateOf = %q, want %q", dup.DuplicateOf, old.ID)
+	}
+	if _, err := l.Get(ctx, old.ID); err != nil {
+		t.Errorf("Get(the entry holding the key): %v", err)
+	}
+
+	// An Add that evicts the old entry frees its key.
+	if err := l.Add(ctx, []*executionlog.Entry{pending(3)}); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, l) // room for one more
+	again := keyed(4)
+	if err := l.Add(ctx, []*executionlog.Entry{again}); err != nil {
+		t.Fatalf("Add after the key's entry was evicted: %v", err)
+	}
+	if again.DuplicateOf != "" {
+		t.Errorf("DuplicateOf after the key's entry was evicted = %q, want it stored", again.DuplicateOf)
+	}
+}

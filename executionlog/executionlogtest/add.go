@@ -3,6 +3,7 @@ package executionlogtest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ var addTests = []test{
 	{"FinalWithAttempts", testAddFinalWithAttempts},
 	{"PendingWithAttempts", testAddPendingWithAttempts},
 	{"MixedBatchAllOrNothing", testAddMixedAllOrNothing},
+	{"NumbersAttempts", testAddNumbersAttempts},
 }
 
 func testAddRoundTrip(t *testing.T, l executionlog.Log) {
@@ -30,6 +32,7 @@ func testAddRoundTrip(t *testing.T, l executionlog.Log) {
 	full.NextAttemptAt = at(90 * time.Second)
 	full.UpdatedAt = at(time.Second)
 	full.Test = true
+	full.ChangeKey = "evt_2026-03-14T15:09:26Z#42 ✓"
 	bare := newEntry(at(time.Minute), 7)
 	bare.TriggerName = ""
 	bare.ActionIndex = 0
@@ -129,6 +132,9 @@ func testAddRejectsInvalid(t *testing.T, l executionlog.Log) {
 			e.Attempts = []executionlog.Attempt{{Number: 1, StartedAt: at(0), StatusCode: 500, Error: "HTTP 500"}}
 			e.SeriesStart = 2
 		}},
+		{"ChangeKeyTooLong", func(e *executionlog.Entry) { e.ChangeKey = strings.Repeat("k", executionlog.MaxChangeKeyBytes+1) }},
+		{"ChangeKeyInvalidUTF8", func(e *executionlog.Entry) { e.ChangeKey = "\xc3" }},
+		{"ChangeKeyNUL", func(e *executionlog.Entry) { e.ChangeKey = "\x00" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,4 +302,20 @@ func testAddMixedAllOrNothing(t *testing.T, l executionlog.Log) {
 		t.Errorf("entries after Add mismatch (-want +got):\n%s", diff)
 	}
 	claimOne(t, l, p, "a", at(0))
+}
+
+func testAddNumbersAttempts(t *testing.T, l executionlog.Log) {
+	e := newEntry(at(0), 1)
+	e.Status = executionlog.StatusFailed
+	e.Attempts = sentAttempts()
+	e.Attempts[0].Number, e.Attempts[1].Number = 7, 7
+	mustAdd(t, l, e)
+	got := mustGet(t, l, e.ID)
+	var numbers []int
+	for _, a := range got.Attempts {
+		numbers = append(numbers, a.Number)
+	}
+	if diff := cmp.Diff([]int{1, 2}, numbers); diff != "" {
+		t.Errorf("attempt numbers mismatch (-want +got):\n%s", diff)
+	}
 }

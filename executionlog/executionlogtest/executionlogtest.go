@@ -32,6 +32,8 @@ func Run(t *testing.T, newLog func(t *testing.T) executionlog.Log) {
 		{"Query", queryTests},
 		{"Concurrency", concurrencyTests},
 		{"Context", contextTests},
+		{"ChangeKey", changeKeyTests},
+		{"LateAttempt", lateAttemptTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

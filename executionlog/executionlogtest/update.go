@@ -21,6 +21,7 @@ var updateTests = []test{
 	{"Unknown", testUpdateUnknown},
 	{"NilAttemptReleases", testUpdateNilAttempt},
 	{"NoteReplaced", testUpdateNote},
+	{"NumbersAttempts", testUpdateNumbersAttempts},
 }
 
 // claimOne claims e for owner at now and fails the test unless exactly e is
@@ -198,5 +199,20 @@ func testUpdateNote(t *testing.T, l executionlog.Log) {
 		Status: executionlog.StatusSucceeded, Now: at(2 * time.Minute)})
 	if got := mustGet(t, l, e.ID).Note; got != "" {
 		t.Errorf("Note after an update without a note = %q, want it cleared", got)
+	}
+}
+
+func testUpdateNumbersAttempts(t *testing.T, l executionlog.Log) {
+	e := dueAt(0, 1)
+	mustAdd(t, l, e)
+	for i, n := range []int{5, 1} { // whatever the caller numbers
+		now := at(time.Duration(i) * time.Minute)
+		claimOne(t, l, e, "a", now)
+		mustUpdate(t, l, executionlog.Update{ID: e.ID, Owner: "a", Attempt: failedAttempt(n, now),
+			Status: executionlog.StatusPending, NextAttemptAt: now.Add(time.Minute), Now: now})
+	}
+	want := []executionlog.Attempt{*failedAttempt(1, at(0)), *failedAttempt(2, at(time.Minute))}
+	if diff := cmp.Diff(want, mustGet(t, l, e.ID).Attempts); diff != "" {
+		t.Errorf("attempts mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -14,10 +15,10 @@ import (
 // values.
 const insertCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
 	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
-	"error_text, note, created_at, updated_at"
+	"error_text, note, created_at, updated_at, change_key"
 
 // insertColCount is the number of insertCols.
-const insertColCount = 18
+const insertColCount = 19
 
 // Bounds of one multi-row INSERT: at most insertRows rows, and no more
 // rows once the request bodies and headers reach insertBytes (well under
@@ -29,12 +30,20 @@ const (
 
 // Add stores new entries in one transaction, all or none. Each entry must
 // have an ID that is not in the log yet, a CreatedAt, a defined Status and
-// a SeriesStart within 0..len(Attempts). Pending entries join the queue;
-// entries added succeeded or failed (records of sends made outside the
-// queue, such as test sends) are stored with their attempts, searchable by
-// error text, and no NextAttemptAt. Attempts are stored for every status;
-// LeaseOwner, LeaseUntil and Note are ignored. Times are stored in UTC with
-// microsecond precision.
+// a SeriesStart within 0..len(Attempts) and a valid ChangeKey. Pending
+// entries join the queue; entries added succeeded or failed (records of
+// sends made outside the queue, such as test sends) are stored with their
+// attempts, searchable by error text, and no NextAttemptAt. Attempts are
+// stored for every status, numbered from 1; LeaseOwner, LeaseUntil and
+// Note are ignored. Times are stored in UTC with microsecond precision.
+//
+// An entry whose ChangeKey, TriggerID and ActionIndex match a stored
+// entry's, or an earlier entry's of the call, is skipped and its
+// DuplicateOf set, as executionlog.Log.Add describes. A unique index on
+// the three columns makes the check atomic: an insert that meets a key
+// another transaction is writing waits for that transaction and is
+// skipped if it commits. Prune forgets the keys of the entries it
+// deletes.
 //
 // Concurrent Add and Update calls share transactions (see "Group commit"
 // in the package documentation); each Add still stores all of its entries
@@ -89,6 +98,14 @@ func addError(n int, cause error) error {
 // to the log's database. AddTx neither commits nor rolls back tx; after an
 // error the caller should roll it back, since some rows may have been
 // written.
+//
+// A skipped change key is not an error in the database either (ON
+// CONFLICT DO NOTHING, or ON DUPLICATE KEY UPDATE that changes nothing),
+// so it leaves tx usable. On MySQL/MariaDB, AddTx reads the entries that
+// hold the keys with LOCK IN SHARE MODE, so that it sees them whatever
+// tx's snapshot; the locks last until tx ends. On PostgreSQL, a tx at
+// REPEATABLE READ or above fails with a serialization error when the key
+// was committed after its snapshot.
 func (l *Log) AddTx(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
 	if tx == nil {
 		return errors.New("sqllog: add: transaction is nil")
@@ -115,12 +132,24 @@ func validateAdd(entries []*executionlog.Entry) error {
 	return nil
 }
 
-// insert writes entries, and then their attempts, with multi-row INSERT
-// statements on q.
+// insert writes entries, and then the attempts of those it stored, with
+// multi-row INSERT statements on q. Entries with a change key are written
+// by statements of their own that skip the keys already stored; their
+// DuplicateOf is then set (see markDuplicates). Entries without one are
+// written by plain INSERTs, which fail on an id already in the log.
 func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Entry) error {
 	d := l.d
-	b := batcher{l: l, q: q, table: l.entries, cols: insertCols, ncols: insertColCount}
+	plain := batcher{l: l, q: q, table: l.entries, cols: insertCols, ncols: insertColCount}
+	keyedRows := batcher{l: l, q: q, table: l.entries, cols: insertCols, ncols: insertColCount, suffix: d.skipKnownKey()}
+	var keyed []*executionlog.Entry
 	for _, e := range entries {
+		e.DuplicateOf = ""
+		b := &plain
+		var key any // NULL for no key
+		if e.ChangeKey != "" {
+			b, key = &keyedRows, e.ChangeKey
+			keyed = append(keyed, e)
+		}
 		headers, err := encodeHeaders(e.RequestHeaders)
 		if err != nil {
 			return fmt.Errorf("entry %q: %w", e.ID, err)
@@ -141,24 +170,97 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 		}
 		if err := b.row(ctx, size, e.ID, e.TriggerID, e.TriggerName, e.ActionIndex, e.TicketID, e.Event, e.URL,
 			headers, bytesArg(e.RequestBody), string(e.Status), len(e.Attempts), e.SeriesStart, e.Test, next,
-			errText.String(), "", d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt)); err != nil {
+			errText.String(), "", d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), key); err != nil {
 			return err
 		}
 	}
-	if err := b.flush(ctx); err != nil {
+	if err := plain.flush(ctx); err != nil {
 		return err
+	}
+	if err := keyedRows.flush(ctx); err != nil {
+		return err
+	}
+	if len(keyed) > 0 {
+		if err := l.markDuplicates(ctx, q, keyed, keyedRows.affected); err != nil {
+			return err
+		}
 	}
 
 	// The attempts' rows refer to their entries, written above.
-	b = batcher{l: l, q: q, table: l.attempts, cols: attemptCols, ncols: attemptColCount}
+	b := batcher{l: l, q: q, table: l.attempts, cols: attemptCols, ncols: attemptColCount}
 	for _, e := range entries {
+		if e.DuplicateOf != "" {
+			continue
+		}
 		for i, a := range e.Attempts {
-			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), appendAttempt([]any{e.ID, i + 1}, d, &a)...); err != nil {
+			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), attemptArgs([]any{e.ID, i + 1, i + 1}, d, &a)...); err != nil {
 				return fmt.Errorf("entry %q: writing attempt %d: %w", e.ID, i+1, err)
 			}
 		}
 	}
 	return b.flush(ctx)
+}
+
+// markDuplicates sets the DuplicateOf of the entries of keyed, written by
+// statements that skipped their keys when already stored, and of which
+// the database reported inserted rows: it reads the entries that hold
+// their keys, and each entry whose key another entry holds was skipped.
+// An entry whose key no entry holds, or fewer rows inserted than entries
+// found stored, means an id was already in the log (MySQL's ON DUPLICATE
+// KEY skips any unique key; PostgreSQL and SQLite skip an entry added
+// again with its key): insert then fails, as a plain INSERT would.
+func (l *Log) markDuplicates(ctx context.Context, q queryer, keyed []*executionlog.Entry, inserted int64) error {
+	type target struct {
+		key, trigger string
+		action       int
+	}
+	holders := make(map[target]string, len(keyed))
+	for chunk := range slices.Chunk(keyed, insertRows) {
+		// Whole keys of the unique index: on MySQL the locking read then
+		// locks the rows found, not the gaps between keys, which would
+		// hold up other engines' inserts until tx ends.
+		args := make([]any, 0, 3*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.ChangeKey, e.TriggerID, e.ActionIndex)
+		}
+		rows, err := l.query(ctx, q, "SELECT id, change_key, trigger_id, action_index FROM "+l.entries+
+			" WHERE (change_key, trigger_id, action_index) IN ("+strings.Repeat(", (?, ?, ?)", len(chunk))[2:]+")"+
+			l.d.lockShared(), args...)
+		if err != nil {
+			return fmt.Errorf("reading the entries that hold the change keys: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var t target
+			if err := rows.Scan(&id, &t.key, &t.trigger, &t.action); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading the entries that hold the change keys: %w", err)
+			}
+			holders[t] = id
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("reading the entries that hold the change keys: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading the entries that hold the change keys: %w", err)
+		}
+	}
+	var stored int64
+	for _, e := range keyed {
+		id, ok := holders[target{e.ChangeKey, e.TriggerID, e.ActionIndex}]
+		switch {
+		case !ok:
+			return fmt.Errorf("entry %q was not stored, and no entry holds its change key: its id is already in the log", e.ID)
+		case id == e.ID:
+			stored++
+		default:
+			e.DuplicateOf = id
+		}
+	}
+	if inserted < stored {
+		return fmt.Errorf("%d entries with a change key were stored before: their ids are already in the log", stored-inserted)
+	}
+	return nil
 }
 
 // batcher collects the rows of a multi-row INSERT and writes them when
@@ -169,10 +271,14 @@ type batcher struct {
 	table string
 	cols  string
 	ncols int
+	// suffix ends each INSERT statement, such as an ON CONFLICT clause.
+	suffix string
 
 	args []any
 	rows int
 	size int
+	// affected counts the rows the statements reported inserted.
+	affected int64
 }
 
 // row adds one row of ncols values, size bytes of them in large values,
@@ -193,9 +299,15 @@ func (b *batcher) flush(ctx context.Context) error {
 		return nil
 	}
 	values := strings.Repeat(", ("+strings.Repeat("?, ", b.ncols-1)+"?)", b.rows)[2:]
-	if _, err := b.l.exec(ctx, b.q, "INSERT INTO "+b.table+" ("+b.cols+") VALUES "+values, b.args...); err != nil {
+	res, err := b.l.exec(ctx, b.q, "INSERT INTO "+b.table+" ("+b.cols+") VALUES "+values+b.suffix, b.args...)
+	if err != nil {
 		return err
 	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("counting the rows inserted: %w", err)
+	}
+	b.affected += n
 	b.args, b.rows, b.size = b.args[:0], 0, 0
 	return nil
 }

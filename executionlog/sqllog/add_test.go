@@ -173,6 +173,7 @@ func testExactRoundTrip(t *testing.T, b backend) {
 		t.Fatalf("Update: %v", err)
 	}
 	want.Attempts = []executionlog.Attempt{a}
+	want.Attempts[0].Number = 1 // the log numbers attempts
 	want.Status = executionlog.StatusFailed
 	want.UpdatedAt = microUTC(at(2 * time.Second))
 	want.Attempts[0].StartedAt = microUTC(a.StartedAt)

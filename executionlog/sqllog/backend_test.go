@@ -145,6 +145,11 @@ func runBackend(t *testing.T, b backend) {
 		{"GroupMixed", testGroupMixed},
 		{"GroupCancelQueued", testGroupCancelQueued},
 		{"GroupCancelTaken", testGroupCancelTaken},
+		{"AddTxDuplicateKey", testAddTxDuplicateKey},
+		{"AddTxKeyRace", testAddTxKeyRace},
+		{"GroupAddsChangeKeys", testGroupAddsChangeKeys},
+		{"MigrateChangeKey", testMigrateChangeKey},
+		{"RecordAttemptErrors", testRecordAttemptErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,7 +83,8 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 // Update records the outcome of work on a claimed entry: it appends
 // u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
 // for a final state), clears the lease and sets UpdatedAt to u.Now,
-// atomically. The attempt is stored as given, its Number included.
+// atomically. The attempt is numbered after the attempts recorded so far,
+// whatever its Number.
 //
 // Concurrent Update calls (and, on SQLite, Add calls) are written
 // together, in one transaction, or on PostgreSQL in one statement (see
@@ -147,13 +148,11 @@ func updateValues(d Dialect, u *executionlog.Update) (next any, added int, errTe
 func (l *Log) updateOne(ctx context.Context, u executionlog.Update) error {
 	var changed bool
 	var err error
-	if w, ok := l.d.(oneStatementWriter); ok && u.Attempt != nil {
-		set, args := l.updateStmt(&u)
-		changed, err = w.updateAttempt(ctx, l, set, args, u.ID, u.Attempt)
-	} else if u.Attempt == nil {
+	if u.Attempt == nil {
 		changed, err = l.updateIn(ctx, l.db, &u) // one UPDATE
 	} else {
-		changed, err = l.updateTx(ctx, &u)
+		set, args := l.updateStmt(&u)
+		changed, err = l.changeWithAttempt(ctx, set, args, u.ID, u.Attempt)
 	}
 	switch {
 	case err != nil:
@@ -164,14 +163,21 @@ func (l *Log) updateOne(ctx context.Context, u executionlog.Update) error {
 	return nil
 }
 
-// updateTx runs updateIn for u in a transaction of its own, committed
-// only when the entry changed.
-func (l *Log) updateTx(ctx context.Context, u *executionlog.Update) (bool, error) {
+// changeWithAttempt runs set, an UPDATE of the entry id written with ?
+// placeholders whose arguments are args and which adds one to its
+// attempt_count, and, when it changed the entry, inserts attempt a as the
+// entry's last: on PostgreSQL in one statement, elsewhere in a
+// transaction of its own, committed only when the entry changed. It
+// reports whether the entry changed.
+func (l *Log) changeWithAttempt(ctx context.Context, set string, args []any, id string, a *executionlog.Attempt) (bool, error) {
+	if w, ok := l.d.(oneStatementWriter); ok {
+		return w.updateAttempt(ctx, l, set, args, id, a)
+	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("begin transaction: %w", err)
 	}
-	changed, err := l.updateIn(ctx, tx, u)
+	changed, err := l.changeIn(ctx, tx, set, args, id, a)
 	if err != nil || !changed {
 		rollback(tx)
 		return false, err
@@ -184,27 +190,67 @@ func (l *Log) updateTx(ctx context.Context, u *executionlog.Update) (bool, error
 
 // updateIn runs the UPDATE of u on q and, when it changed the entry and u
 // has an attempt, inserts the attempt (q is then a transaction). It
-// reports whether the entry changed. The UPDATE comes first, so that on
-// SQLite a transaction takes the write lock before it reads anything.
+// reports whether the entry changed.
 func (l *Log) updateIn(ctx context.Context, q queryer, u *executionlog.Update) (bool, error) {
 	set, args := l.updateStmt(u)
+	return l.changeIn(ctx, q, set, args, u.ID, u.Attempt)
+}
+
+// changeIn runs set, an UPDATE of the entry id with arguments args, on q
+// and, when it changed the entry and a is not nil, inserts a numbered by
+// the entry's new attempt_count (q is then a transaction). It reports
+// whether the entry changed. The UPDATE comes first, so that it locks the
+// entry's row (on SQLite, a transaction takes the write lock) before the
+// count is read, and attempts recorded at the same time get distinct
+// numbers.
+func (l *Log) changeIn(ctx context.Context, q queryer, set string, args []any, id string, a *executionlog.Attempt) (bool, error) {
 	res, err := l.exec(ctx, q, set, args...)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	if err != nil || n == 0 || u.Attempt == nil {
+	if err != nil || n == 0 || a == nil {
 		return n > 0, err
 	}
 	var seq int
-	if err := l.queryRow(ctx, q, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", u.ID).Scan(&seq); err != nil {
+	if err := l.queryRow(ctx, q, "SELECT attempt_count FROM "+l.entries+" WHERE id = ?", id).Scan(&seq); err != nil {
 		return false, fmt.Errorf("reading attempt count: %w", err)
 	}
 	if _, err := l.exec(ctx, q, "INSERT INTO "+l.attempts+" ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		appendAttempt([]any{u.ID, seq}, l.d, u.Attempt)...); err != nil {
+		attemptArgs([]any{id, seq, seq}, l.d, a)...); err != nil {
 		return false, fmt.Errorf("writing attempt %d: %w", seq, err)
 	}
 	return true, nil
+}
+
+// RecordAttempt appends a, an attempt made under a lease that has since
+// been lost, to the attempts of the entry id, numbered after them, makes
+// its error searchable and sets UpdatedAt to now, in one statement on
+// PostgreSQL and one transaction elsewhere. It leaves the status, the
+// lease, NextAttemptAt, SeriesStart and Note as they are. Like Update, it
+// locks the entry's row before it numbers the attempt, so a concurrent
+// Update by the lease holder is numbered before or after it, never the
+// same. It returns an error wrapping executionlog.ErrNotFound for an
+// unknown id.
+func (l *Log) RecordAttempt(ctx context.Context, id string, a executionlog.Attempt, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d := l.d
+	var errText string
+	if a.Error != "" {
+		errText = "\n" + searchText(a.Error)
+	}
+	set := "UPDATE " + l.entries + " SET attempt_count = attempt_count + 1, error_text = " + d.concat("error_text", "?") +
+		", updated_at = ? WHERE id = ?"
+	changed, err := l.changeWithAttempt(ctx, set, []any{errText, d.timeArg(now), id}, id, &a)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqllog: record late attempt of %q: %w", textcut.Cut(id, 64), err)
+	case !changed:
+		return fmt.Errorf("sqllog: record late attempt: %w: %q", executionlog.ErrNotFound, textcut.Cut(id, 64))
+	}
+	return nil
 }
 
 // updateError is the error of an Update of entry id that failed with
@@ -240,9 +286,9 @@ func searchText(s string) string {
 	return strings.ReplaceAll(strings.ToLower(s), "\x00", "\n")
 }
 
-// appendAttempt appends to args the values of a for the attemptCols that
-// follow entry_id and seq.
-func appendAttempt(args []any, d Dialect, a *executionlog.Attempt) []any {
-	return append(args, a.Number, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
+// attemptArgs appends to args the values of a for the attemptCols that
+// follow entry_id, seq and number.
+func attemptArgs(args []any, d Dialect, a *executionlog.Attempt) []any {
+	return append(args, d.timeArg(a.StartedAt), int64(a.Duration), a.StatusCode,
 		[]byte(a.Error), []byte(a.ResponseBody), a.ResponseTruncated)
 }

@@ -34,6 +34,14 @@ type Dialect interface {
 	concat(a, b string) string
 	// timeType is the column type of times.
 	timeType() string
+	// skipKnownKey ends an INSERT of entries with change keys so that a
+	// row whose change key, trigger and action are stored is skipped
+	// without an error, which would abort a PostgreSQL transaction.
+	skipKnownKey() string
+	// lockShared ends a SELECT that must see the latest committed rows in
+	// a transaction whatever its snapshot (a locking read on MySQL), or is
+	// empty where a statement reads them anyway.
+	lockShared() string
 
 	// schema returns the log's migrations, oldest first.
 	schema(l *Log) []migration
@@ -62,7 +70,7 @@ type oneStatementWriter interface {
 	// updateAttempt runs set, an UPDATE of one entry written with ?
 	// placeholders whose arguments are args, and in the same statement
 	// inserts attempt a of entry id with the entry's new attempt_count as
-	// its seq. It reports whether set changed a row; when it did not, it
+	// its seq and number. It reports whether set changed a row; when it did not, it
 	// inserts nothing.
 	updateAttempt(ctx context.Context, l *Log, set string, args []any, id string, a *executionlog.Attempt) (bool, error)
 	// updateBatch makes the updates us, of distinct entries, in one
@@ -76,6 +84,25 @@ type oneStatementWriter interface {
 type migration struct {
 	version int
 	stmts   []string
+	// applied, when set, is a query that returns a count above zero when
+	// the statements have already taken effect: for MySQL, whose DDL
+	// commits at once, so that a migration cut short before its version
+	// was recorded is not applied twice. appliedArgs are its arguments.
+	applied     string
+	appliedArgs []any
+}
+
+// keyConflict is the ON CONFLICT clause of PostgreSQL and SQLite that
+// skips a row whose change key, trigger and action are stored: its target
+// is the partial unique index of the keyed entries.
+const keyConflict = " ON CONFLICT (change_key, trigger_id, action_index) WHERE change_key IS NOT NULL DO NOTHING"
+
+// changeKeyIndex returns the statement that creates the unique index of
+// the change keys of l's entries, for the entries that have one, on
+// PostgreSQL and SQLite.
+func changeKeyIndex(l *Log) string {
+	return `CREATE UNIQUE INDEX ` + l.name("entries_change_key") + ` ON ` + l.entries +
+		` (change_key, trigger_id, action_index) WHERE change_key IS NOT NULL`
 }
 
 // questionRebind returns query unchanged: the dialect uses ? placeholders.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickethooks/tickethooks/executionlog"
 )
 
 // MySQL is the dialect of MySQL 8.0 or later and MariaDB 10.6 or later
@@ -25,6 +27,13 @@ func (mysqlDialect) quote(name string) string   { return "`" + name + "`" }
 func (mysqlDialect) wallClock() bool            { return true }
 func (mysqlDialect) concat(a, b string) string  { return "CONCAT(" + a + ", " + b + ")" }
 func (mysqlDialect) timeType() string           { return "DATETIME(6)" }
+
+// skipKnownKey turns the insert of a row whose unique key is taken into
+// an update that changes nothing. It skips a taken id as well: insert
+// finds that out afterwards (see markDuplicates). INSERT IGNORE would
+// also turn other errors, such as a value too long, into warnings.
+func (mysqlDialect) skipKnownKey() string { return " ON DUPLICATE KEY UPDATE id = id" }
+func (mysqlDialect) lockShared() string   { return " LOCK IN SHARE MODE" }
 
 // timeArg writes t as UTC text: DATETIME has no time zone, and text is
 // stored as written, whatever the driver's loc setting.
@@ -86,7 +95,18 @@ func (mysqlDialect) schema(l *Log) []migration {
 			CONSTRAINT ` + l.name("attempts_entry_fk") + ` FOREIGN KEY (entry_id)
 				REFERENCES ` + l.entries + ` (id) ON DELETE CASCADE
 		` + table,
-	}}}
+	}}, {
+		version: 2,
+		// The host's idempotency key of the change that recorded the
+		// entry, NULL when it gave none: a unique key admits any number
+		// of NULLs. One statement, so that it takes effect whole or not
+		// at all.
+		stmts: []string{`ALTER TABLE ` + l.entries + ` ADD COLUMN change_key VARBINARY(` + strconv.Itoa(executionlog.MaxChangeKeyBytes) + `) NULL, ADD UNIQUE KEY ` +
+			l.name("entries_change_key") + ` (change_key, trigger_id, action_index)`},
+		applied: "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()" +
+			" AND table_name = ? AND column_name = 'change_key'",
+		appliedArgs: []any{l.prefix + "entries"},
+	}}
 }
 
 // lockMigrate runs apply on one connection holding the named lock

@@ -25,6 +25,8 @@ func (postgresDialect) timeArg(t time.Time) any    { return microUTC(t) }
 func (postgresDialect) wallClock() bool            { return false }
 func (postgresDialect) concat(a, b string) string  { return a + " || " + b }
 func (postgresDialect) timeType() string           { return "timestamptz" }
+func (postgresDialect) skipKnownKey() string       { return keyConflict }
+func (postgresDialect) lockShared() string         { return "" }
 
 // The ids are compared with the "C" collation, byte by byte as Go compares
 // strings, so that keyset paging and claim order agree with the memory log
@@ -70,6 +72,11 @@ func (postgresDialect) schema(l *Log) []migration {
 		`CREATE INDEX ` + l.name("entries_trigger_idx") + ` ON ` + l.entries + ` (trigger_id, created_at, id)`,
 		`CREATE INDEX ` + l.name("entries_status_idx") + ` ON ` + l.entries + ` (status, created_at, id)`,
 		`CREATE INDEX ` + l.name("entries_due_idx") + ` ON ` + l.entries + ` (next_attempt_at, id) WHERE status = 'pending'`,
+	}}, {version: 2, stmts: []string{
+		// The host's idempotency key of the change that recorded the
+		// entry; NULL when it gave none.
+		`ALTER TABLE ` + l.entries + ` ADD COLUMN change_key text COLLATE "C"`,
+		changeKeyIndex(l),
 	}}}
 }
 
@@ -152,9 +159,9 @@ func (postgresDialect) updateAttempt(ctx context.Context, l *Log, set string, ar
 	d := l.d
 	var one int
 	err := l.queryRow(ctx, l.db, "WITH u AS ("+set+" RETURNING attempt_count) INSERT INTO "+l.attempts+" ("+attemptCols+")"+
-		" SELECT CAST(? AS text), u.attempt_count, CAST(? AS bigint), CAST(? AS timestamptz), CAST(? AS bigint),"+
+		" SELECT CAST(? AS text), u.attempt_count, u.attempt_count, CAST(? AS timestamptz), CAST(? AS bigint),"+
 		" CAST(? AS integer), CAST(? AS bytea), CAST(? AS bytea), CAST(? AS boolean) FROM u RETURNING 1",
-		appendAttempt(append(args, id), d, a)...).Scan(&one)
+		attemptArgs(append(args, id), d, a)...).Scan(&one)
 	switch {
 	case isNoRows(err):
 		return false, nil
@@ -170,7 +177,7 @@ func (postgresDialect) updateAttempt(ctx context.Context, l *Log, set string, ar
 var batchCols = [...]struct{ name, typ string }{
 	{"i", "integer"}, {"id", "text"}, {"owner", "text"}, {"status", "text"}, {"next_at", "timestamptz"},
 	{"note", "text"}, {"now", "timestamptz"}, {"added", "integer"}, {"err_text", "text"},
-	{"number", "bigint"}, {"started_at", "timestamptz"}, {"duration_ns", "bigint"}, {"status_code", "integer"},
+	{"started_at", "timestamptz"}, {"duration_ns", "bigint"}, {"status_code", "integer"},
 	{"error", "bytea"}, {"response_body", "bytea"}, {"response_truncated", "boolean"},
 }
 
@@ -208,9 +215,9 @@ func (postgresDialect) updateBatch(ctx context.Context, l *Log, us []*executionl
 		next, added, errText := updateValues(d, u)
 		args = append(args, i, u.ID, u.Owner, string(u.Status), next, u.Note, d.timeArg(u.Now), added, errText)
 		if a := u.Attempt; a != nil {
-			args = appendAttempt(args, d, a)
+			args = attemptArgs(args, d, a)
 		} else {
-			args = append(args, nil, nil, nil, nil, nil, nil, nil)
+			args = append(args, nil, nil, nil, nil, nil, nil)
 		}
 	}
 	q.WriteString("), u AS (UPDATE " + l.entries + " AS e SET status = v.status, next_attempt_at = v.next_at," +
@@ -218,7 +225,7 @@ func (postgresDialect) updateBatch(ctx context.Context, l *Log, us []*executionl
 		" attempt_count = e.attempt_count + v.added, error_text = e.error_text || v.err_text" +
 		" FROM v WHERE e.id = v.id AND e.lease_owner = v.owner AND e.status = 'pending'" +
 		" RETURNING v.i, e.attempt_count), a AS (INSERT INTO " + l.attempts + " (" + attemptCols + ")" +
-		" SELECT v.id, u.attempt_count, v.number, v.started_at, v.duration_ns, v.status_code, v.error," +
+		" SELECT v.id, u.attempt_count, u.attempt_count, v.started_at, v.duration_ns, v.status_code, v.error," +
 		" v.response_body, v.response_truncated FROM u JOIN v ON v.i = u.i WHERE v.added = 1)" +
 		" SELECT i FROM u")
 	rows, err := l.query(ctx, l.db, q.String(), args...)

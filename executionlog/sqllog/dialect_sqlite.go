@@ -23,6 +23,8 @@ func (sqliteDialect) timeArg(t time.Time) any    { return microUTC(t).UnixMicro(
 func (sqliteDialect) wallClock() bool            { return false }
 func (sqliteDialect) concat(a, b string) string  { return a + " || " + b }
 func (sqliteDialect) timeType() string           { return "INTEGER" }
+func (sqliteDialect) skipKnownKey() string       { return keyConflict }
+func (sqliteDialect) lockShared() string         { return "" }
 
 func (sqliteDialect) schema(l *Log) []migration {
 	return []migration{{version: 1, stmts: []string{
@@ -71,6 +73,11 @@ func (sqliteDialect) schema(l *Log) []migration {
 		// table only for those that match: a rare text among a million
 		// entries is found without reading every row.
 		`CREATE INDEX ` + l.name("entries_error_idx") + ` ON ` + l.entries + ` (created_at, id, error_text) WHERE error_text != ''`,
+	}}, {version: 3, stmts: []string{
+		// The host's idempotency key of the change that recorded the
+		// entry; NULL when it gave none.
+		`ALTER TABLE ` + l.entries + ` ADD COLUMN change_key TEXT`,
+		changeKeyIndex(l),
 	}}}
 }
 

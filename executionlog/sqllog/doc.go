@@ -94,6 +94,28 @@
 // any engine. Engines should use one clock: Claim compares the leases
 // with the Now it is given.
 //
+// # Change keys and late attempts
+//
+// An entry's ChangeKey, the host's idempotency key for the ticket change,
+// is the change_key column (schema version 2; 3 on SQLite), NULL when the
+// host gave none. A unique index on (change_key, trigger_id,
+// action_index), partial on PostgreSQL and SQLite, holds at most one
+// entry per key, trigger and webhook action. Add inserts keyed entries
+// with ON CONFLICT DO NOTHING (MySQL: ON DUPLICATE KEY UPDATE id = id),
+// so that a key already stored, or being stored by a transaction that
+// then commits, skips the entry without an error that would abort the
+// host's transaction in AddTx, and then reads which entries hold the keys
+// to set each skipped entry's DuplicateOf. Migrating from version 1
+// keeps the existing entries, with no key; on a large table, creating the
+// index holds writes for the time it takes.
+//
+// RecordAttempt (executionlog.AttemptRecorder) appends the attempt of an
+// engine whose lease was lost while it could not reach the database. It
+// adds one to attempt_count and inserts the attempt numbered by the new
+// count, in one statement on PostgreSQL and one transaction elsewhere,
+// like Update; the row lock taken by the count's UPDATE orders it with
+// the lease holder's Update, so the two never share a number.
+//
 // # Group commit
 //
 // Add and Update calls made at the same time share their writes. A call
@@ -116,6 +138,8 @@
 //     stores all of its entries or none, an Update whose lease was lost
 //     gets executionlog.ErrLeaseLost (or ErrNotFound) while the others of
 //     its batch succeed. When a call returns nil, its write is committed.
+//     An Add learns which of its own entries were skipped for a change
+//     key stored before or by an earlier call of the batch.
 //   - When a batch fails before it commits (a duplicate id, a constraint,
 //     a deadlock, a serialization failure), nothing of it is written and
 //     each of its calls is written again alone, so that one bad call fails

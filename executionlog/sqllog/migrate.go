@@ -50,7 +50,16 @@ func (l *Log) applyMigrations(ctx context.Context, q queryer) error {
 		if m.version <= current {
 			continue
 		}
+		done := 0
+		if m.applied != "" {
+			if err := l.queryRow(ctx, q, m.applied, m.appliedArgs...).Scan(&done); err != nil {
+				return fmt.Errorf("schema version %d: checking whether it was applied: %w", m.version, err)
+			}
+		}
 		for _, stmt := range m.stmts {
+			if done > 0 {
+				break // applied by a run cut short
+			}
 			if _, err := l.exec(ctx, q, stmt); err != nil {
 				return fmt.Errorf("schema version %d: %w", m.version, err)
 			}

@@ -16,10 +16,12 @@ import (
 // the order scanEntry reads them.
 const entryCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
 	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
-	"lease_owner, lease_until, note, created_at, updated_at"
+	"lease_owner, lease_until, note, created_at, updated_at, change_key"
 
 // attemptCols are the columns of the attempts table, in the order
-// loadAttempts reads them.
+// loadAttempts reads them. An attempt's number is its seq, its place among
+// the entry's attempts in the order they were recorded: the log assigns
+// both.
 const attemptCols = "entry_id, seq, number, started_at, duration_ns, status_code, " +
 	"error, response_body, response_truncated"
 
@@ -46,17 +48,19 @@ func (l *Log) scanEntry(s scanner) (entryRow, error) {
 		r       entryRow
 		headers sql.NullString
 		owner   sql.NullString
+		key     sql.NullString
 		status  string
 	)
 	e := &r.e
 	err := s.Scan(&e.ID, &e.TriggerID, &e.TriggerName, &e.ActionIndex, &e.TicketID, &e.Event, &e.URL,
 		&headers, &e.RequestBody, &status, &r.count, &e.SeriesStart, &e.Test, l.scanTime(&e.NextAttemptAt),
-		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt))
+		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt), &key)
 	if err != nil {
 		return r, err
 	}
 	e.Status = executionlog.Status(status)
 	e.LeaseOwner = owner.String
+	e.ChangeKey = key.String
 	if headers.Valid {
 		if err := json.Unmarshal([]byte(headers.String), &e.RequestHeaders); err != nil {
 			return r, fmt.Errorf("entry %q: reading request headers: %w", e.ID, err)

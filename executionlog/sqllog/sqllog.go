@@ -53,6 +53,8 @@ type Log struct {
 var (
 	_ executionlog.Log     = (*Log)(nil)
 	_ executionlog.TxAdder = (*Log)(nil)
+
+	_ executionlog.AttemptRecorder = (*Log)(nil)
 )
 
 // New returns a Log that stores its entries in db, a database of the
