@@ -53,6 +53,10 @@ type ActionCall struct {
 	// Before is the ticket before the change (nil on creation); After is
 	// the ticket after it. Handlers must not modify them.
 	Before, After *payload.Ticket
+	// ChangeKey is the change's idempotency key (WithChangeKey), or "".
+	// Note and custom actions run on every call, a change reported again
+	// included: a handler that must act once per change can remember it.
+	ChangeKey string
 }
 
 // firedKey is the context key holding the ids of the triggers that fired in

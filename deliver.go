@@ -350,12 +350,38 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 // outage costs no second request to the receiver. It gives up at once on
 // ErrLeaseLost and ErrNotFound, which no retry mends, and when Close gives
 // up waiting.
+//
+// When the lease was lost meanwhile (the outage outlasted it and another
+// engine took the entry over), the attempt, which may have reached the
+// receiver, is still recorded, by a log that can (AttemptRecorder).
 func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, attrs []slog.Attr) error {
+	err := e.retryWrite(en, attrs, func(ctx context.Context) error {
+		u.Now = e.now()
+		return e.log.Update(ctx, *u)
+	})
+	if !errors.Is(err, executionlog.ErrLeaseLost) || u.Attempt == nil {
+		return err
+	}
+	if r, ok := e.log.(executionlog.AttemptRecorder); ok {
+		lateErr := e.retryWrite(en, attrs, func(ctx context.Context) error {
+			return r.RecordAttempt(ctx, en.ID, *u.Attempt, e.now())
+		})
+		if lateErr != nil {
+			e.logger.LogAttrs(context.Background(), slog.LevelError, "tickethooks: recording an attempt made under a lost lease failed",
+				append(attrs, slog.String("log_error", lateErr.Error()))...)
+		}
+	}
+	return err
+}
+
+// retryWrite runs write, a log write about en, until it succeeds or fails
+// with ErrLeaseLost or ErrNotFound, trying again after other errors as
+// writeOutcome says.
+func (e *Engine) retryWrite(en executionlog.Entry, attrs []slog.Attr, write func(context.Context) error) error {
 	wait := outcomeRetryMin
 	for failures := 0; ; failures++ {
-		u.Now = e.now()
 		ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
-		err := e.log.Update(ctx, *u)
+		err := write(ctx)
 		cancel()
 		if err == nil || errors.Is(err, executionlog.ErrLeaseLost) || errors.Is(err, executionlog.ErrNotFound) {
 			if failures > 0 && err == nil {
@@ -365,7 +391,7 @@ func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, att
 			return err
 		}
 		if failures == 0 {
-			e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: recording the attempt failed; retrying while the engine holds the delivery",
+			e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: recording the attempt failed; retrying",
 				append(attrs, slog.String("log_error", err.Error()))...)
 		}
 		select {

@@ -17,6 +17,27 @@ import (
 	"github.com/tickethooks/tickethooks/trigger"
 )
 
+// ChangeOption sets an optional property of one ticket change reported to
+// OnTicketChange or OnTicketChangeTx.
+type ChangeOption func(*change)
+
+// change holds the options of one reported change.
+type change struct {
+	key string
+}
+
+// WithChangeKey gives a change an idempotency key: the host's own id for
+// the change or event, at most executionlog.MaxChangeKeyBytes bytes of
+// valid UTF-8 without NUL. The log keeps at most one entry per key,
+// trigger and webhook action, so a change reported again with its key
+// records no webhook that it already recorded, and receivers see the
+// webhook-id of the first report. A host reports a change again when
+// OnTicketChange returned an error whose outcome is unknown, such as a
+// failed commit. Keys are remembered as long as their entries are kept.
+func WithChangeKey(key string) ChangeOption {
+	return func(c *change) { c.key = key }
+}
+
 // OnTicketChange is called by the host after every ticket change. before is
 // the ticket as it was (nil when the ticket was just created) and after the
 // ticket as it is now.
@@ -26,14 +47,18 @@ import (
 // runs their note and custom actions in order, and returns without waiting
 // for any receiver. The webhooks are delivered in the background.
 //
-// It returns ErrNilTicket for a nil after, ErrClosed after Close, and
-// ErrQueueFull when the log had no room before ctx ended; in these cases
-// nothing was recorded and no action ran. An error from the trigger source
-// or the log is returned wrapped, with nothing recorded. A failed note or
-// custom action is returned wrapping ErrAction, after the webhooks were
-// recorded.
-func (e *Engine) OnTicketChange(ctx context.Context, before, after *payload.Ticket) error {
-	return e.onTicketChange(ctx, nil, before, after)
+// It returns ErrNilTicket for a nil after, ErrClosed after Close,
+// ErrQueueFull when the log had no room before ctx ended, an error wrapping
+// executionlog.ErrInvalidChangeKey for a bad WithChangeKey, and ctx's error
+// when ctx ends while the triggers are evaluated; in these cases nothing
+// was recorded and no action ran. An error from the trigger source or the
+// log is returned wrapped, with nothing recorded, except that a log's
+// commit that fails may have been applied all the same: report the change
+// again with the same WithChangeKey and nothing is recorded twice. A
+// failed note or custom action is returned wrapping ErrAction, after the
+// webhooks were recorded.
+func (e *Engine) OnTicketChange(ctx context.Context, before, after *payload.Ticket, opts ...ChangeOption) error {
+	return e.onTicketChange(ctx, nil, before, after, opts)
 }
 
 // OnTicketChangeTx is OnTicketChange inside the host's own transaction: the
@@ -44,19 +69,26 @@ func (e *Engine) OnTicketChange(ctx context.Context, before, after *payload.Tick
 //
 // Note and custom actions run before OnTicketChangeTx returns, whether or
 // not tx later commits.
-func (e *Engine) OnTicketChangeTx(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket) error {
+func (e *Engine) OnTicketChangeTx(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket, opts ...ChangeOption) error {
 	if tx == nil {
 		return fmt.Errorf("tickethooks: OnTicketChangeTx: tx is nil")
 	}
 	if _, ok := e.log.(executionlog.TxAdder); !ok {
 		return ErrTxUnsupported
 	}
-	return e.onTicketChange(ctx, tx, before, after)
+	return e.onTicketChange(ctx, tx, before, after, opts)
 }
 
-func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket) error {
+func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *payload.Ticket, opts []ChangeOption) error {
 	if after == nil {
 		return ErrNilTicket
+	}
+	var c change
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := executionlog.ValidateChangeKey(c.key); err != nil {
+		return fmt.Errorf("tickethooks: ticket %d: %w", after.Id, err)
 	}
 	ctx, done, err := e.begin(ctx)
 	if err != nil {
@@ -71,7 +103,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 		return err
 	}
 	e.tel.fired.Add(ctx, int64(len(fired)))
-	entries, err := e.entries(fired, ev)
+	entries, err := e.entries(fired, ev, c.key)
 	if err != nil {
 		return err
 	}
@@ -79,8 +111,14 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 		if err := e.add(ctx, tx, entries); err != nil {
 			return err
 		}
-		queued := 0
+		queued, added := 0, 0
 		for _, en := range entries {
+			if en.DuplicateOf != "" {
+				e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: webhook already recorded for this change key; not recorded again",
+					entryAttrs(en, slog.String("recorded_as", en.DuplicateOf))...)
+				continue
+			}
+			added++
 			if en.Status != executionlog.StatusPending {
 				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: webhook not sent",
 					entryAttrs(en, slog.String("event", en.Event), slog.String("error", en.Attempts[0].Error))...)
@@ -94,13 +132,13 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 			// Entries written in a transaction may yet roll back: the
 			// counts take only committed ones.
 			e.tel.pending.Add(ctx, int64(queued))
-			for range len(entries) - queued {
+			for range added - queued {
 				e.tel.deliveries.Add(ctx, 1, outcomeAttrs(executionlog.StatusFailed))
 			}
 			e.nudge()
 		}
 	}
-	return e.runActions(ctx, fired, before, after)
+	return e.runActions(ctx, fired, before, after, c.key)
 }
 
 // evaluate returns the triggers that fire on the change, in order, skipping
@@ -141,7 +179,7 @@ func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Tr
 // WebhookEvents. A packet larger than MaxBodySize is never stored whole:
 // its entries are recorded failed, with an attempt that says why and an
 // excerpt of the packet (see cutPacket).
-func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*executionlog.Entry, error) {
+func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string) ([]*executionlog.Entry, error) {
 	now := e.now()
 	after := ev.After
 	var entries []*executionlog.Entry
@@ -178,6 +216,7 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event) ([]*execut
 				NextAttemptAt:  now,
 				CreatedAt:      now,
 				UpdatedAt:      now,
+				ChangeKey:      key,
 			}
 			if cut != nil {
 				en.Status, en.NextAttemptAt = executionlog.StatusFailed, time.Time{}
@@ -222,7 +261,7 @@ func packetCut(en *executionlog.Entry) bool {
 // runActions runs the note and custom actions of the fired triggers in
 // order. The context handed to them records the fired triggers, so a
 // handler that changes the ticket again does not fire them a second time.
-func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, before, after *payload.Ticket) error {
+func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, before, after *payload.Ticket, key string) error {
 	var actx context.Context // made at the first such action: most triggers have none
 	var errs []error
 	for _, t := range fired {
@@ -233,7 +272,7 @@ func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, befor
 			if actx == nil {
 				actx = withFired(ctx, fired)
 			}
-			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after}
+			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after, ChangeKey: key}
 			if err := e.runAction(actx, call); err != nil {
 				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, t.ID, i, a.Type, err)
 				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: action failed",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tickethooks/tickethooks"
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -125,6 +126,11 @@ func (l *outageLog) Update(ctx context.Context, u executionlog.Update) error {
 	return l.Log.Update(ctx, u)
 }
 
+// RecordAttempt passes the call on to the log underneath.
+func (l *outageLog) RecordAttempt(ctx context.Context, id string, a executionlog.Attempt, now time.Time) error {
+	return l.Log.(executionlog.AttemptRecorder).RecordAttempt(ctx, id, a, now)
+}
+
 // TestOutcomeWriteIsRetriedWhileLeased checks that an attempt whose outcome
 // the log fails to take for a while is recorded once the log is back, and
 // that the receiver is not sent the delivery again: the engine holds the
@@ -146,5 +152,127 @@ func TestOutcomeWriteIsRetriedWhileLeased(t *testing.T) {
 	en := entries[0]
 	if en.Status != executionlog.StatusSucceeded || len(en.Attempts) != 1 || en.Attempts[0].StatusCode != 200 {
 		t.Errorf("entry is %s with attempts %+v, want succeeded with one attempt answered 200", en.Status, en.Attempts)
+	}
+}
+
+// commitLostLog is a log whose Add stores the entries and then returns an
+// error, as a commit that reached the database but whose answer was lost
+// does (MariaDB's "commit: invalid connection").
+type commitLostLog struct {
+	executionlog.Log
+	lose atomic.Bool
+}
+
+func (l *commitLostLog) Add(ctx context.Context, entries []*executionlog.Entry) error {
+	if err := l.Log.Add(ctx, entries); err != nil || !l.lose.Swap(false) {
+		return err
+	}
+	return errors.New("commit: invalid connection")
+}
+
+// TestChangeKeyRecordsAChangeOnce checks that a change reported again with
+// its key, after an error whose outcome was unknown, records nothing new
+// and that the receiver gets one webhook; that other keys record anew; and
+// that a bad key is refused with nothing recorded, on every log.
+func TestChangeKeyRecordsAChangeOnce(t *testing.T) {
+	t.Parallel()
+	for _, b := range append([]durableBackend{{name: "memory"}}, allDurable...) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			var inner executionlog.Log = executionlog.NewMemory(executionlog.MemoryOptions{})
+			if b.driver != "" {
+				db := newDurableDB(t, b)
+				inner = db.log(t, db.open(t))
+			}
+			log := &commitLostLog{Log: inner}
+			log.lose.Store(true)
+			rcv := newReceiver(t)
+			e, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: log})
+			ctx := context.Background()
+
+			key := tickethooks.WithChangeKey("change-7f3a ✓")
+			if err := e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved"), key); err == nil {
+				t.Fatal("the first report returned nil, want the lost commit's error")
+			}
+			for range 2 { // the host reports the change again, twice
+				if err := e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved"), key); err != nil {
+					t.Fatalf("reporting the change again: %v", err)
+				}
+			}
+			bad := strings.Repeat("k", executionlog.MaxChangeKeyBytes+1)
+			for _, k := range []string{bad, "nul\x00key", "\xff"} {
+				err := e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved"), tickethooks.WithChangeKey(k))
+				if !errors.Is(err, executionlog.ErrInvalidChangeKey) {
+					t.Errorf("OnTicketChange with key %.20q = %v, want ErrInvalidChangeKey", k, err)
+				}
+			}
+			if err := e.OnTicketChange(ctx, ticket("Open"), ticket("Resolved"), tickethooks.WithChangeKey("change-7f3b")); err != nil {
+				t.Fatal(err)
+			}
+			entries := waitSettled(t, log, 2)
+			if len(entries) != 2 {
+				t.Fatalf("the log holds %d entries, want 2 (one per key)", len(entries))
+			}
+			if diff := cmp.Diff([]string{"change-7f3a ✓", "change-7f3b"}, []string{entries[0].ChangeKey, entries[1].ChangeKey}); diff != "" {
+				t.Errorf("change keys mismatch (-want +got):\n%s", diff)
+			}
+			got := rcv.got()
+			var ids []string
+			for _, r := range got {
+				ids = append(ids, r.header.Get("webhook-id"))
+			}
+			if diff := cmp.Diff([]string{entries[0].ID, entries[1].ID}, ids, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("webhook-ids received mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAttemptUnderLostLeaseIsRecorded checks that an attempt whose outcome
+// could not be saved until after another engine took the entry over is
+// still recorded, beside that engine's own attempt.
+func TestAttemptUnderLostLeaseIsRecorded(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	mem := executionlog.NewMemory(executionlog.MemoryOptions{})
+	log := &outageLog{Log: mem}
+	log.down.Store(1 << 20) // down until the other engine is done
+	lease := 300 * time.Millisecond
+	e, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: log,
+		Lease: lease, PollInterval: time.Hour}) // the engine claims once
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first attempt", func() bool { return len(rcv.got()) == 1 })
+
+	// Another engine claims the entry once the lease has ended and records
+	// an attempt of its own; then the database comes back.
+	var claimed []executionlog.Entry
+	waitFor(t, "the lease to end", func() bool {
+		var err error
+		claimed, err = mem.Claim(context.Background(), executionlog.Claim{Owner: "other", Now: time.Now(), Lease: time.Minute, Limit: 1})
+		return err == nil && len(claimed) == 1
+	})
+	other := executionlog.Attempt{Number: 2, StartedAt: time.Now().UTC().Truncate(time.Microsecond), StatusCode: 200}
+	if err := mem.Update(context.Background(), executionlog.Update{ID: claimed[0].ID, Owner: "other",
+		Attempt: &other, Status: executionlog.StatusSucceeded, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	log.down.Store(0)
+
+	waitFor(t, "the late attempt", func() bool {
+		en, err := mem.Get(context.Background(), claimed[0].ID)
+		return err == nil && len(en.Attempts) == 2
+	})
+	en, _ := mem.Get(context.Background(), claimed[0].ID)
+	if en.Status != executionlog.StatusSucceeded {
+		t.Errorf("entry status = %s, want succeeded", en.Status)
+	}
+	var codes []int
+	for _, a := range en.Attempts {
+		codes = append(codes, a.StatusCode)
+	}
+	if diff := cmp.Diff([]int{200, 200}, codes); diff != "" {
+		t.Errorf("attempt status codes mismatch (-want +got):\n%s", diff)
 	}
 }
