@@ -13,7 +13,11 @@ import (
 // a GET of a target (a path and query under the handler), or, with a
 // body, an API POST of it. No request may answer 5xx: every parameter
 // and id is checked before it reaches a log. The seed corpus runs with
-// every go test; CI sets the variables of the SQL servers.
+// every go test; CI sets the variables of the SQL servers. With -fuzz, use
+// a count (-fuzztime=60000x): a duration can end in a spurious "context
+// deadline exceeded" (go.dev/issue/75804). The fuzzing engine stops its
+// workers without their cleanups, so each leaves its tables (lv<hex>_*)
+// in the server's database to drop afterwards.
 func fuzzHandler(f *testing.F, kinds ...logKind) {
 	var handlers []http.Handler
 	for _, k := range kinds {
