@@ -119,6 +119,8 @@ func TestValidID(t *testing.T) {
 		{"Epoch", executionlog.NewID(time.Unix(0, 0)), true},
 		{"Now", executionlog.NewID(time.Now()), true},
 		{"Max", executionlog.NewID(time.UnixMilli(1<<48 - 1)), true},
+		{"BeforeEpoch", executionlog.NewID(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)), true},
+		{"BeyondMax", executionlog.NewID(time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)), true},
 		{"Fixed", "01ARYZ6S41TSV4RRFFQ69G5FAV", true},
 		{"Empty", "", false},
 		{"Short", "e1", false},
