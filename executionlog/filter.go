@@ -6,15 +6,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
-// Length limits of text filter fields, in bytes.
+// Length limits of Filter fields, in bytes.
 const (
-	maxErrorText = 256
-	maxTriggerID = 256
-	maxCursor    = 512
+	// MaxFilterText is the longest TriggerID and ErrorText.
+	MaxFilterText = 256
+	// MaxCursorLength is the longest Cursor.
+	MaxCursorLength = 512
 )
 
 // Normalize checks f and returns it with defaults filled in: a zero Limit
@@ -23,8 +25,11 @@ const (
 // It returns an error wrapping ErrInvalidFilter, naming the field, when
 // Limit is negative or above MaxLimit, Status is not a defined state, To is
 // before From (both set), TicketID is negative, ErrorText or TriggerID is
-// longer than 256 bytes, or Cursor is malformed. Log implementations call
-// Normalize at the start of Query.
+// longer than MaxFilterText bytes, TriggerID is not UTF-8 text without NUL
+// (no entry can hold such a trigger id in every log), or Cursor is not
+// one that EncodeCursor makes for an id that CheckID allows. ErrorText may
+// hold any bytes: logs match it as the memory log does. Log
+// implementations call Normalize at the start of Query.
 func (f Filter) Normalize() (Filter, error) {
 	switch {
 	case f.Limit < 0:
@@ -50,11 +55,14 @@ func (f Filter) Normalize() (Filter, error) {
 	if f.TicketID < 0 {
 		return f, fmt.Errorf("%w: ticket id %d is negative", ErrInvalidFilter, f.TicketID)
 	}
-	if len(f.TriggerID) > maxTriggerID {
-		return f, fmt.Errorf("%w: trigger id is %d bytes, above the maximum %d", ErrInvalidFilter, len(f.TriggerID), maxTriggerID)
+	if len(f.TriggerID) > MaxFilterText {
+		return f, fmt.Errorf("%w: trigger id is %d bytes, above the maximum %d", ErrInvalidFilter, len(f.TriggerID), MaxFilterText)
 	}
-	if len(f.ErrorText) > maxErrorText {
-		return f, fmt.Errorf("%w: error text is %d bytes, above the maximum %d", ErrInvalidFilter, len(f.ErrorText), maxErrorText)
+	if !utf8.ValidString(f.TriggerID) || strings.IndexByte(f.TriggerID, 0) >= 0 {
+		return f, fmt.Errorf("%w: trigger id %q is not UTF-8 text without NUL", ErrInvalidFilter, textcut.Cut(f.TriggerID, 64))
+	}
+	if len(f.ErrorText) > MaxFilterText {
+		return f, fmt.Errorf("%w: error text is %d bytes, above the maximum %d", ErrInvalidFilter, len(f.ErrorText), MaxFilterText)
 	}
 	if f.Cursor != "" {
 		if _, _, err := DecodeCursor(f.Cursor); err != nil {
@@ -77,10 +85,11 @@ func EncodeCursor(createdAt time.Time, id string) string {
 
 // DecodeCursor returns the position a cursor made by EncodeCursor holds,
 // with createdAt in UTC. It returns an error wrapping ErrInvalidFilter for
-// any other string.
+// any other string, and for a cursor whose id CheckID refuses: no log
+// holds such an id, and PostgreSQL cannot even compare one.
 func DecodeCursor(cursor string) (createdAt time.Time, id string, err error) {
 	invalid := fmt.Errorf("%w: malformed cursor", ErrInvalidFilter)
-	if cursor == "" || len(cursor) > maxCursor {
+	if cursor == "" || len(cursor) > MaxCursorLength {
 		return time.Time{}, "", invalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -88,7 +97,7 @@ func DecodeCursor(cursor string) (createdAt time.Time, id string, err error) {
 		return time.Time{}, "", invalid
 	}
 	parts := strings.SplitN(string(raw), ".", 3)
-	if len(parts) != 3 || parts[2] == "" {
+	if len(parts) != 3 || CheckID(parts[2]) != nil {
 		return time.Time{}, "", invalid
 	}
 	sec, err := strconv.ParseInt(parts[0], 10, 64)

@@ -52,6 +52,17 @@ func TestNormalize(t *testing.T) {
 			"executionlog: invalid filter: error text is 257 bytes, above the maximum 256"},
 		{"BadCursor", executionlog.Filter{Cursor: "%%%"}, executionlog.Filter{},
 			"executionlog: invalid filter: malformed cursor"},
+		{"TriggerIDNUL", executionlog.Filter{TriggerID: "\x00"}, executionlog.Filter{},
+			`executionlog: invalid filter: trigger id "\x00" is not UTF-8 text without NUL`},
+		{"TriggerIDNotUTF8", executionlog.Filter{TriggerID: "\xff\xfe"}, executionlog.Filter{},
+			`executionlog: invalid filter: trigger id "\xff\xfe" is not UTF-8 text without NUL`},
+		{"CursorIDNotUTF8", executionlog.Filter{Cursor: "MS4wLv8"}, executionlog.Filter{},
+			"executionlog: invalid filter: malformed cursor"},
+		{"CursorIDNUL", executionlog.Filter{Cursor: "MS4wLmEAYg"}, executionlog.Filter{},
+			"executionlog: invalid filter: malformed cursor"},
+		// Logs match any error text, NUL and invalid UTF-8 included.
+		{"ErrorTextAnyBytes", executionlog.Filter{ErrorText: "a\x00\xff"},
+			executionlog.Filter{ErrorText: "a\x00\xff", Limit: executionlog.DefaultLimit}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +138,9 @@ func TestDecodeCursorGarbage(t *testing.T) {
 		b64("1.-1.id"),
 		b64("1.1000000000.id"),
 		b64("99999999999999999999.0.id"),
+		b64("1.0.\xff"),
+		b64("1.0.a\x00b"),
+		b64("1.0." + strings.Repeat("a", executionlog.MaxIDLength+1)),
 	} {
 		if _, _, err := executionlog.DecodeCursor(cursor); !errors.Is(err, executionlog.ErrInvalidFilter) {
 			t.Errorf("DecodeCursor(%q) error = %v, want ErrInvalidFilter", cursor, err)

@@ -3,8 +3,14 @@ package executionlog
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // crockford is the Crockford base32 alphabet used by entry ids.
@@ -92,4 +98,44 @@ func encodeID(hi, lo uint64) string {
 		hi >>= 5
 	}
 	return string(out[:])
+}
+
+// MaxIDLength is the longest entry id, in bytes, that every log stores.
+const MaxIDLength = 255
+
+// ValidID reports whether id has the format of the ids NewID makes: 26
+// characters of uppercase Crockford base32 (0-9 and A-Z without I, L, O
+// and U), the first of them 0 to 7, since it holds the top 3 bits of the
+// 48-bit timestamp. Pages and APIs that take an entry id from a request,
+// such as the log page of package logview, serve only ids that pass it;
+// Log implementations accept any id that CheckID allows.
+func ValidID(id string) bool {
+	if len(id) != 26 || id[0] < '0' || id[0] > '7' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if !strings.ContainsRune(crockford, rune(id[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckID returns an error saying why id cannot be the id of an entry in
+// every log: it is empty, longer than MaxIDLength bytes, not valid UTF-8,
+// or holds a NUL byte (PostgreSQL text cannot). Logs refuse such ids in
+// Add, and answer ErrNotFound for them in Get, Update and Redeliver
+// without asking their store.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("id is empty")
+	case len(id) > MaxIDLength:
+		return fmt.Errorf("id is %d bytes long; the limit is %d", len(id), MaxIDLength)
+	case !utf8.ValidString(id):
+		return fmt.Errorf("id %q is not valid UTF-8", textcut.Cut(id, 64))
+	case strings.IndexByte(id, 0) >= 0:
+		return fmt.Errorf("id %q holds a NUL byte", textcut.Cut(id, 64))
+	}
+	return nil
 }

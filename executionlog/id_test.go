@@ -1,12 +1,16 @@
 package executionlog_test
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 )
@@ -102,5 +106,83 @@ func TestNewIDUniqueConcurrent(t *testing.T) {
 	slices.Sort(all)
 	if n := len(slices.Compact(all)); n != goroutines*each {
 		t.Errorf("%d unique ids, want %d", n, goroutines*each)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		id   string
+		want bool
+	}{
+		{"Epoch", executionlog.NewID(time.Unix(0, 0)), true},
+		{"Now", executionlog.NewID(time.Now()), true},
+		{"Max", executionlog.NewID(time.UnixMilli(1<<48 - 1)), true},
+		{"BeforeEpoch", executionlog.NewID(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)), true},
+		{"BeyondMax", executionlog.NewID(time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)), true},
+		{"Fixed", "01ARYZ6S41TSV4RRFFQ69G5FAV", true},
+		{"Empty", "", false},
+		{"Short", "e1", false},
+		{"OneShort", "01ARYZ6S41TSV4RRFFQ69G5FA", false},
+		{"OneLong", "01ARYZ6S41TSV4RRFFQ69G5FAVV", false},
+		{"Lowercase", "01aryz6s41tsv4rrffq69g5fav", false},
+		{"FirstAbove7", "81ARYZ6S41TSV4RRFFQ69G5FAV", false},
+		{"LetterI", "01ARYZ6S41TSV4RRFFQ69G5FAI", false},
+		{"LetterL", "01ARYZ6S41TSV4RRFFQ69G5FAL", false},
+		{"LetterO", "01ARYZ6S41TSV4RRFFQ69G5FAO", false},
+		{"LetterU", "01ARYZ6S41TSV4RRFFQ69G5FAU", false},
+		{"Scheme", "javascript:alert(1)///////", false},
+		{"NetworkPath", "//evil.example/AAAAAAAAAAA", false},
+		{"NUL", "01ARYZ6S41TSV4RRFFQ69G5FA\x00", false},
+		{"MultiByte", "01ARYZ6S41TSV4RRFFQ69G5F\u00c1", false},
+	}
+	for _, tc := range tests {
+		if got := executionlog.ValidID(tc.id); got != tc.want {
+			t.Errorf("%s: ValidID(%q) = %t, want %t", tc.name, tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		id      string
+		wantErr string // empty: allowed
+	}{
+		{"NewID", "01ARYZ6S41TSV4RRFFQ69G5FAV", ""},
+		{"Short", "e1", ""},
+		{"Unicode", "entrada-ção", ""},
+		{"MaxLength", strings.Repeat("a", executionlog.MaxIDLength), ""},
+		{"Empty", "", "id is empty"},
+		{"TooLong", strings.Repeat("a", executionlog.MaxIDLength+1), "id is 256 bytes long; the limit is 255"},
+		{"NotUTF8", "\xff\xfe", `id "\xff\xfe" is not valid UTF-8`},
+		{"NUL", "a\x00b", `id "a\x00b" holds a NUL byte`},
+	}
+	for _, tc := range tests {
+		err := executionlog.CheckID(tc.id)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(tc.wantErr, got); diff != "" {
+			t.Errorf("%s: CheckID error mismatch (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+// Add refuses ids that CheckID refuses, whatever their other fields.
+func TestMemoryAddRefusesUnstorableIDs(t *testing.T) {
+	t.Parallel()
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	for _, id := range []string{"\x00", "a\x00b", "\xff", strings.Repeat("a", executionlog.MaxIDLength+1)} {
+		e := &executionlog.Entry{ID: id, Status: executionlog.StatusPending, CreatedAt: time.Unix(1, 0)}
+		if err := log.Add(context.Background(), []*executionlog.Entry{e}); err == nil {
+			t.Errorf("Add(id %q) = nil, want an error", id)
+		}
+		if _, err := log.Get(context.Background(), id); !errors.Is(err, executionlog.ErrNotFound) {
+			t.Errorf("Get(%q) error = %v, want ErrNotFound", id, err)
+		}
 	}
 }

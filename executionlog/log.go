@@ -235,10 +235,12 @@ type Log interface {
 	// attempts that were made, as a record of a send made outside the
 	// queue (such as a test send). Add stores Attempts as given for every
 	// status, keeps NextAttemptAt only for pending entries, and rejects an
-	// entry without an ID or CreatedAt, with an undefined Status, or with
-	// a SeriesStart outside 0..len(Attempts) or an invalid ChangeKey
-	// (see ValidateNew). Add numbers each entry's attempts from 1 in the
-	// order given. It returns ErrFull when a bounded log has no room.
+	// entry without an ID or CreatedAt, with an ID that CheckID refuses
+	// (over MaxIDLength bytes, not UTF-8, or holding NUL), with an
+	// undefined Status, with a SeriesStart outside 0..len(Attempts) or
+	// with an invalid ChangeKey (see ValidateNew). Add numbers each
+	// entry's attempts from 1 in the order given. It returns ErrFull when
+	// a bounded log has no room.
 	//
 	// Add does not store an entry whose ChangeKey is not empty and equals
 	// the ChangeKey of an entry the log holds, or of an earlier entry of
@@ -268,7 +270,8 @@ type Log interface {
 	// calls on one entry, one succeeds. It returns ErrNotFound for an
 	// unknown id and ErrNotFinished for a pending entry.
 	Redeliver(ctx context.Context, id string, now time.Time) error
-	// Get returns one entry, or ErrNotFound.
+	// Get returns one entry, or ErrNotFound, also for an id that CheckID
+	// refuses.
 	Get(ctx context.Context, id string) (Entry, error)
 	// Query returns the entries matching f, newest first (by CreatedAt,
 	// then ID). It returns ErrInvalidFilter for a malformed filter or
@@ -310,16 +313,18 @@ type AttemptRecorder interface {
 }
 
 // ValidateNew checks an entry passed to Log.Add against the rules every
-// Log applies: not nil, with an ID and a CreatedAt, a defined Status, a
-// SeriesStart within 0..len(Attempts) and a valid ChangeKey (see
-// ValidateChangeKey). Log implementations call it so that they refuse the
-// same entries with the same errors.
+// Log applies: not nil, with an ID that CheckID allows and a CreatedAt, a
+// defined Status, a SeriesStart within 0..len(Attempts) and a valid
+// ChangeKey (see ValidateChangeKey). Log implementations call it so that
+// they refuse the same entries with the same errors.
 func ValidateNew(e *Entry) error {
-	switch {
-	case e == nil:
+	if e == nil {
 		return errors.New("entry is nil")
-	case e.ID == "":
-		return errors.New("id is empty")
+	}
+	if err := CheckID(e.ID); err != nil {
+		return err
+	}
+	switch {
 	case e.CreatedAt.IsZero():
 		return fmt.Errorf("entry %q has no created time", e.ID)
 	case !e.Status.Valid():

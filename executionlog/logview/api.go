@@ -178,7 +178,11 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 
 // apiEntry serves GET /api/entries/{id}.
 func (h *handler) apiEntry(w http.ResponseWriter, r *http.Request) {
-	e, err := h.cfg.Log.Get(r.Context(), r.PathValue("id"))
+	id, ok := h.entryID(w, r)
+	if !ok {
+		return
+	}
+	e, err := h.cfg.Log.Get(r.Context(), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -194,7 +198,11 @@ func (h *handler) apiRedeliver(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkJSONPost(w, r); !ok {
 		return
 	}
-	if err := h.redeliverOne(r, r.PathValue("id")); err != nil {
+	id, ok := h.entryID(w, r)
+	if !ok {
+		return
+	}
+	if err := h.redeliverOne(r, id); err != nil {
 		h.failErr(w, r, err)
 		return
 	}

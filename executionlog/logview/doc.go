@@ -50,7 +50,12 @@
 // case-insensitively, as a substring (at most 256 bytes); trigger is a
 // trigger id; status is pending, succeeded or failed; limit is the page
 // size, 1 to 200 (default 50); cursor is the next of the previous page.
-// A malformed parameter is answered 400 with a message.
+// A malformed parameter is answered 400 with a message that names it:
+// every parameter must be UTF-8 text without control characters, at most
+// 256 bytes for error and trigger, 512 for cursor and 64 for the others,
+// and a cursor must be one the log made. An {id} that does not have the
+// format of the engine's entry ids (executionlog.ValidID) is answered 404
+// like an unknown one. No such value reaches the log.
 //
 // A summary has the fields id, trigger_id, trigger_name, ticket_id, event
 // ("created", "updated" or "test"), url, status, test (recorded by a test
@@ -82,4 +87,9 @@
 // headers, are refused as well (http.CrossOriginProtection). In ReadOnly
 // mode, or without a Redeliverer, the redeliver buttons are hidden and the
 // POSTs are refused with 403.
+//
+// Every value the pages show is escaped by html/template, and none is
+// marked as safe: links and form targets built from entry ids are plain
+// strings that html/template checks as URLs, and only ids in the format
+// of executionlog.ValidID are linked to or served.
 package logview

@@ -1,12 +1,15 @@
 package logview
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/internal/textcut"
@@ -61,29 +64,63 @@ func (p filterParams) Empty() bool {
 }
 
 // maxParam is the longest value of a parameter other than error, trigger
-// and cursor, which executionlog.Filter bounds itself.
+// and cursor, which have the limits of executionlog.Filter.
 const maxParam = 64
+
+// checkParam returns an error wrapping errBadRequest, naming the
+// parameter name, when its value s is longer than most bytes, is not
+// valid UTF-8 or holds a control character. No filter of the log holds
+// such text, and some databases cannot even compare it.
+func checkParam(name, s string, most int) error {
+	switch {
+	case len(s) > most:
+		return badRequest("%s is %d bytes long; the limit is %d", name, len(s), most)
+	case !utf8.ValidString(s):
+		return badRequest("%s %q is not valid UTF-8", name, clip(s))
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return badRequest("%s %q holds a control character", name, clip(s))
+	}
+	return nil
+}
 
 // parseFilter reads the filter parameters from get (the first value of a
 // parameter, or "") into a Filter, with dates read in loc. It returns an
 // error wrapping errBadRequest, or executionlog.ErrInvalidFilter, that
-// names the parameter.
+// names the parameter: for a value that checkParam refuses, one that does
+// not parse, and a cursor that executionlog.DecodeCursor refuses. No such
+// value reaches the log.
 //
 // from is inclusive; to includes the day, minute or second it names when
 // it is a date (2006-01-02) or a local date and time (2006-01-02T15:04 or
 // 2006-01-02T15:04:05); an RFC 3339 time is an exact bound, exclusive for
 // to.
 func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filter, filterParams, error) {
-	p := filterParams{
-		From:    strings.TrimSpace(get(paramFrom)),
-		To:      strings.TrimSpace(get(paramTo)),
-		Ticket:  strings.TrimSpace(get(paramTicket)),
-		Error:   strings.TrimSpace(get(paramError)),
-		Trigger: strings.TrimSpace(get(paramTrigger)),
-		Status:  strings.TrimSpace(get(paramStatus)),
-	}
 	var f executionlog.Filter
+	var p filterParams
+	var cursor, limit string
 	var err error
+	// Check every parameter before any reaches the log. A bad value is
+	// left out of p, which the list page shows again in its form.
+	for _, param := range []struct {
+		name string
+		dst  *string
+		most int
+	}{
+		{paramFrom, &p.From, maxParam}, {paramTo, &p.To, maxParam}, {paramTicket, &p.Ticket, maxParam},
+		{paramError, &p.Error, executionlog.MaxFilterText}, {paramTrigger, &p.Trigger, executionlog.MaxFilterText},
+		{paramStatus, &p.Status, maxParam}, {paramLimit, &limit, maxParam},
+		{paramCursor, &cursor, executionlog.MaxCursorLength},
+	} {
+		v := strings.TrimSpace(get(param.name))
+		if perr := checkParam(param.name, v, param.most); perr != nil {
+			err = cmp.Or(err, perr)
+			continue
+		}
+		*param.dst = v
+	}
+	if err != nil {
+		return f, p, err
+	}
 	if f.From, err = parseTime(paramFrom, p.From, loc, false); err != nil {
 		return f, p, err
 	}
@@ -122,13 +159,18 @@ func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filt
 	default:
 		return f, p, badRequest("status %q is not one of pending, succeeded and failed", clip(p.Status))
 	}
-	if f.Limit, err = parseCount(paramLimit, get(paramLimit), MaxPageSize); err != nil {
+	if f.Limit, err = parseCount(paramLimit, limit, MaxPageSize); err != nil {
 		return f, p, err
 	}
 	if f.Limit == 0 {
 		f.Limit = DefaultPageSize
 	}
-	f.Cursor = strings.TrimSpace(get(paramCursor))
+	if cursor != "" {
+		if _, _, err := executionlog.DecodeCursor(cursor); err != nil {
+			return f, p, badRequest("cursor %q is malformed: use the next cursor of a page of this log", clip(cursor))
+		}
+		f.Cursor = cursor
+	}
 	if _, err := f.Normalize(); err != nil {
 		return f, p, err
 	}
@@ -167,9 +209,6 @@ var localLayouts = []struct {
 func parseTime(name, s string, loc *time.Location, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
-	}
-	if len(s) > maxParam {
-		return time.Time{}, badRequest("%s is %d characters long, too long for a date", name, len(s))
 	}
 	for _, l := range localLayouts {
 		if t, err := time.ParseInLocation(l.layout, s, loc); err == nil {

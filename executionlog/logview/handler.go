@@ -137,6 +137,18 @@ func (h *handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// entryID returns the entry id of r's path. It answers 404 and returns
+// false when the id does not have the format of the ids the engine makes
+// (executionlog.ValidID), so that no other id reaches the log or a page.
+func (h *handler) entryID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if !executionlog.ValidID(id) {
+		h.fail(w, r, http.StatusNotFound, "no such entry")
+		return "", false
+	}
+	return id, true
+}
+
 // canRedeliver reports whether the handler may redeliver.
 func (h *handler) canRedeliver() bool {
 	return h.cfg.Redeliverer != nil

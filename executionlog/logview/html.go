@@ -112,7 +112,7 @@ type listPage struct {
 
 // row is one entry in the list.
 type row struct {
-	Link        template.URL
+	Link        string // "" when the entry page does not serve the id
 	Time        timeView
 	TicketID    int
 	TriggerID   string
@@ -180,9 +180,14 @@ func excerpt(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// entryLink returns the link to the entry id from a page at root.
-func entryLink(root template.URL, id string) template.URL {
-	return root + "entries/" + template.URL(url.PathEscape(id))
+// entryLink returns the link to the entry id from the list page, or ""
+// for an id that the entry page does not serve (see handler.entryID). The
+// link is a string, which html/template escapes and checks as a URL.
+func entryLink(id string) string {
+	if !executionlog.ValidID(id) {
+		return ""
+	}
+	return "entries/" + url.PathEscape(id)
 }
 
 // withQuery returns base followed by the query v, if any.
@@ -231,7 +236,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range res.Entries {
 		rw := row{
-			Link:        entryLink(root, e.ID),
+			Link:        entryLink(e.ID),
 			Time:        h.timeView(e.CreatedAt),
 			TicketID:    e.TicketID,
 			TriggerID:   e.TriggerID,
@@ -281,7 +286,7 @@ func cloneValues(v url.Values) url.Values {
 type entryPage struct {
 	page
 	Back        template.URL
-	Action      template.URL // the redeliver form's target
+	Action      string // the redeliver form's target, relative to the page
 	Redelivered bool
 	Redeliver   bool // the entry may be redelivered from here
 
@@ -324,7 +329,10 @@ type attemptView struct {
 // entry serves one entry: GET /entries/{id}.
 func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 	const root template.URL = "../"
-	id := r.PathValue("id")
+	id, ok := h.entryID(w, r)
+	if !ok {
+		return
+	}
 	e, err := h.cfg.Log.Get(r.Context(), id)
 	if err != nil {
 		h.failErr(w, r, err)
@@ -333,7 +341,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 	p := &entryPage{
 		page:        h.formPage(w, r, root),
 		Back:        root,
-		Action:      template.URL(url.PathEscape(e.ID)) + "/redeliver",
+		Action:      url.PathEscape(id) + "/redeliver",
 		Redelivered: r.URL.Query().Get("redelivered") == "1",
 		ID:          e.ID,
 		TriggerID:   e.TriggerID,
@@ -399,7 +407,10 @@ func (h *handler) redeliverForm(w http.ResponseWriter, r *http.Request) {
 	if h.refuseReadOnly(w, r) || !h.checkForm(w, r) {
 		return
 	}
-	id := r.PathValue("id")
+	id, ok := h.entryID(w, r)
+	if !ok {
+		return
+	}
 	if err := h.redeliverOne(r, id); err != nil {
 		h.failErr(w, r, err)
 		return

@@ -185,7 +185,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"from=yesterday", `from "yesterday" is not a date`},
 		{"to=2026-02-30", `to "2026-02-30" is not a date`},
-		{"from=" + strings.Repeat("9", 100), "too long for a date"},
+		{"from=" + strings.Repeat("9", 100), "from is 100 bytes long; the limit is 64"},
 		{"from=2026-03-15&to=2026-03-14T10:00", "must be after from"},
 		{"ticket=-5", "ticket -5 must be a positive number"},
 		{"ticket=0", "ticket 0 must be a positive number"},
@@ -194,11 +194,13 @@ func TestBadInput(t *testing.T) {
 		{"limit=100000", "limit 100000 must be between 1 and 200"},
 		{"limit=0", "limit 0 must be between 1 and 200"},
 		{"limit=ten", `limit "ten" is not a number`},
-		{"cursor=garbage!!", "malformed cursor"},
-		{"cursor=" + strings.Repeat("A", 600), "malformed cursor"},
+		{"cursor=garbage!!", `cursor "garbage!!" is malformed`},
+		{"cursor=" + strings.Repeat("A", 600), "cursor is 600 bytes long; the limit is 512"},
 		{"status=delivered", `status "delivered" is not one of pending, succeeded and failed`},
-		{"error=" + strings.Repeat("x", 300), "error text is 300 bytes"},
-		{"trigger=" + strings.Repeat("x", 300), "trigger id is 300 bytes"},
+		{"error=" + strings.Repeat("x", 300), "error is 300 bytes long; the limit is 256"},
+		{"trigger=" + strings.Repeat("x", 300), "trigger is 300 bytes long; the limit is 256"},
+		{"error=a%09b", `error "a\tb" holds a control character`},
+		{"ticket=%FF1", `ticket "\xff1" is not valid UTF-8`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.query[:min(len(tc.query), 24)], func(t *testing.T) {

@@ -293,9 +293,10 @@ func TestLogFailure(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
 	log := brokenLog{executionlog.NewMemory(executionlog.MemoryOptions{})}
 	s := newServer(t, logview.Config{Log: log, Redeliverer: &fakeRedeliverer{log: log}, Logger: logger})
+	id := executionlog.NewID(base)
 	for _, r := range []response{
-		s.get(t, "/"), s.get(t, "/entries/x"), s.get(t, "/redeliver"), s.get(t, "/api/entries"), s.get(t, "/api/entries/x"),
-		s.postJSON(t, "/api/entries/x/redeliver", ""),
+		s.get(t, "/"), s.get(t, "/entries/"+id), s.get(t, "/redeliver"), s.get(t, "/api/entries"), s.get(t, "/api/entries/"+id),
+		s.postJSON(t, "/api/entries/"+id+"/redeliver", ""),
 	} {
 		if r.status != http.StatusInternalServerError || !strings.Contains(r.body, "internal error") || strings.Contains(r.body, "hunter2") {
 			t.Errorf("status %d, body %q; want 500 with a generic message", r.status, r.body)

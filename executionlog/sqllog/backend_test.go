@@ -137,6 +137,7 @@ func runBackend(t *testing.T, b backend) {
 		{"UnreachableDB", testUnreachableDB},
 		{"ErrorSearch", testErrorSearch},
 		{"ExactRoundTrip", testExactRoundTrip},
+		{"BadInput", testBadInput},
 		{"ClaimsAcrossEngines", testClaimsAcrossEngines},
 		{"GroupUpdates", testGroupUpdates},
 		{"GroupUpdatesAppend", testGroupUpdatesAppend},

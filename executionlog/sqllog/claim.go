@@ -95,12 +95,15 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 //
 // The lease is checked by the same statement that changes the entry, so
 // two engines can never both record an outcome. Update returns an error
-// wrapping executionlog.ErrNotFound for an unknown id,
-// executionlog.ErrLeaseLost when the entry is not pending or u.Owner does
+// wrapping executionlog.ErrNotFound for an unknown id (without a query
+// for an id that executionlog.CheckID refuses), executionlog.ErrLeaseLost when the entry is not pending or u.Owner does
 // not hold its lease, and an error when u.Status is not a defined state.
 func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if err := notStored(u.ID); err != nil {
+		return fmt.Errorf("sqllog: update: %w", err)
 	}
 	if !u.Status.Valid() {
 		return fmt.Errorf("sqllog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))

@@ -13,10 +13,14 @@ import (
 )
 
 // Get returns the entry with the given id and its attempts, or an error
-// wrapping executionlog.ErrNotFound.
+// wrapping executionlog.ErrNotFound, without a query for an id that
+// executionlog.CheckID refuses.
 func (l *Log) Get(ctx context.Context, id string) (executionlog.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return executionlog.Entry{}, err
+	}
+	if err := notStored(id); err != nil {
+		return executionlog.Entry{}, fmt.Errorf("sqllog: get: %w", err)
 	}
 	r, err := l.scanEntry(l.queryRow(ctx, l.db, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id = ?", id))
 	if isNoRows(err) {
@@ -143,6 +147,17 @@ func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Pa
 		last := rows[len(rows)-1].e
 		at, id, after = last.CreatedAt, last.ID, true
 	}
+}
+
+// notStored returns an error wrapping executionlog.ErrNotFound when no
+// entry can have id, because executionlog.CheckID refuses it (Add does
+// too), and nil otherwise. Checking first keeps such ids from the
+// database, where PostgreSQL fails on NUL and invalid UTF-8.
+func notStored(id string) error {
+	if err := executionlog.CheckID(id); err != nil {
+		return fmt.Errorf("%w: %w", executionlog.ErrNotFound, err)
+	}
+	return nil
 }
 
 // escapeLike escapes the LIKE wildcards of s, with ! as the escape

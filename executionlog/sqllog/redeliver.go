@@ -20,6 +20,9 @@ func (l *Log) Redeliver(ctx context.Context, id string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := notStored(id); err != nil {
+		return fmt.Errorf("sqllog: redeliver: %w", err)
+	}
 	d := l.d
 	for try := 0; ; try++ {
 		res, err := l.exec(ctx, l.db, "UPDATE "+l.entries+" SET status = 'pending', next_attempt_at = ?,"+
