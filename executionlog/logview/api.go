@@ -109,7 +109,7 @@ func newAPISummary(e executionlog.Entry) apiSummary {
 		TriggerName:   e.TriggerName,
 		TicketID:      e.TicketID,
 		Event:         e.Event,
-		URL:           e.URL,
+		URL:           webhook.RedactURL(e.URL, false), // entries recorded before URLs were redacted
 		Status:        string(e.Status),
 		Test:          e.Test,
 		AttemptCount:  len(e.Attempts),

@@ -349,7 +349,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 		ActionIndex: e.ActionIndex,
 		TicketID:    e.TicketID,
 		Event:       e.Event,
-		URL:         e.URL,
+		URL:         webhook.RedactURL(e.URL, false), // entries recorded before URLs were redacted
 		Status:      string(e.Status),
 		Test:        e.Test,
 		SeriesStart: e.SeriesStart,
