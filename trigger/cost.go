@@ -1,0 +1,1001 @@
+package trigger
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+)
+
+// The cost bound.
+//
+// costCheck walks an expression's type-checked syntax tree (before expr
+// optimizes it) and computes, for each node, an upper bound on the values
+// it can yield and on the steps and bytes its evaluation takes, on any
+// tickets of at most BudgetTicketSize bytes encoded. The bound is an
+// abstract evaluation: a string is its greatest length, an int an interval,
+// a list its greatest length, the greatest total size of its elements and
+// one abstract element, a ticket (or part of one) its greatest encoded
+// size, from which the bounds of its strings and lists follow.
+//
+// A closure run over a list of n elements whose sizes sum to at most T,
+// each at most e, costs at most ceil(T/e) runs at size e plus n runs at
+// size 0: every cost the walk computes is a sum, product or maximum of
+// sizes with non-negative coefficients, so it is convex in the element
+// sizes and its sum over the elements is greatest when they are all empty
+// but for as many as the total allows, which are as large as they can be.
+// This is what keeps any(Ticket.Actions, .Description contains "x") linear
+// in the ticket while all(Ticket.Actions, {all(Ticket.Actions, ...)}) is
+// quadratic. A reduce accumulator is followed for up to reduceRounds
+// rounds; one that still grows after them must grow by the same amount
+// each round, and is extrapolated.
+//
+// Anything the walk does not know how to bound (a builtin outside
+// allowedBuiltins, a method it does not know, a value of unknown type used
+// where its size matters, a range with unbounded ends) is refused: the
+// bound is conservative.
+
+// inf is the saturation value of sizes and costs.
+const inf = uint64(1) << 62
+
+// costFuel is the most nodes the walk visits for one expression: closures
+// are walked twice and reduce bodies up to reduceRounds+1 times, so deep
+// nesting could otherwise take long to load.
+const costFuel = 200_000
+
+// closureSteps is the steps counted for each run of a closure body
+// besides the body's own: the VM runs about as many instructions to move
+// to the next element.
+const closureSteps = 8
+
+// recordSteps is the steps counted for reading a field or an element of
+// a struct, which the VM does by reflection.
+const recordSteps = 8
+
+// reduceRounds is how many rounds of a reduce the walk follows before it
+// extrapolates the accumulator's growth.
+const reduceRounds = 32
+
+// allowedBuiltins are the expr builtins an expression may call: those the
+// cost bound knows. Every other builtin is disabled.
+var allowedBuiltins = map[string]bool{
+	"all": true, "none": true, "any": true, "one": true, "filter": true, "map": true,
+	"find": true, "findIndex": true, "findLast": true, "findLastIndex": true,
+	"count": true, "sum": true, "reduce": true,
+	"len": true, "type": true, "abs": true, "ceil": true, "floor": true, "round": true,
+	"int": true, "float": true, "string": true,
+	"trim": true, "trimPrefix": true, "trimSuffix": true, "upper": true, "lower": true,
+	"split": true, "splitAfter": true, "replace": true, "join": true,
+	"indexOf": true, "lastIndexOf": true, "hasPrefix": true, "hasSuffix": true,
+	"max": true, "min": true, "mean": true, "median": true,
+	"now": true, "duration": true, "date": true,
+	"first": true, "last": true, "get": true, "take": true, "reverse": true, "concat": true,
+}
+
+// akind is the kind of an abstract value.
+type akind uint8
+
+const (
+	aUnknown akind = iota // any value; its size bounds it
+	aNil
+	aScalar // bool, float, time and duration: fixed size
+	aInt
+	aString
+	aList
+	aMap
+	aRecord // a struct (such as a ticket) of type t
+)
+
+// scalarSize is the size counted for a scalar value.
+const scalarSize = 8
+
+// aval is an abstract value: a bound on the values a node can yield.
+type aval struct {
+	k      akind
+	lo, hi int          // aInt: the interval
+	size   uint64       // aString: bytes; aList, aMap: elements' sizes summed; aRecord, aUnknown: encoded bytes
+	n      uint64       // aList, aMap: elements
+	elem   *aval        // aList: an element; aMap: a value
+	t      reflect.Type // aRecord
+}
+
+var (
+	anyInt    = aval{k: aInt, lo: math.MinInt, hi: math.MaxInt, size: scalarSize}
+	scalarVal = aval{k: aScalar, size: scalarSize}
+)
+
+func intVal(lo, hi int) aval { return aval{k: aInt, lo: lo, hi: hi, size: scalarSize} }
+func strVal(n uint64) aval   { return aval{k: aString, size: min(n, inf)} }
+func listVal(n, size uint64, elem aval) aval {
+	return aval{k: aList, n: min(n, inf), size: min(size, inf), elem: &elem}
+}
+
+// sized reports whether v's cost can depend on its size.
+func (v aval) sized() bool {
+	switch v.k {
+	case aString, aList, aMap, aRecord, aUnknown:
+		return true
+	}
+	return false
+}
+
+// withSize returns v with its size (and what follows from it) at most s.
+func (v aval) withSize(s uint64) aval {
+	if !v.sized() || s >= v.size {
+		return v
+	}
+	switch v.k {
+	case aList, aMap:
+		e := v.elem.withSize(s)
+		n := v.n
+		if m := s / max(1, minSize(e)); m < n {
+			n = m
+		}
+		return aval{k: v.k, n: n, size: s, elem: &e}
+	case aRecord:
+		return aval{k: aRecord, size: s, t: v.t}
+	}
+	v.size = s
+	return v
+}
+
+// minSize is the least size of a value like v: the least bytes an element
+// of a list takes, which bounds how many fit in a size.
+func minSize(v aval) uint64 {
+	switch v.k {
+	case aRecord:
+		return minEncoded(v.t)
+	case aString, aUnknown:
+		return 1 // as a list element, at least a comma's worth
+	}
+	return scalarSize
+}
+
+// join returns a bound on values bounded by a or b.
+func join(a, b aval) aval {
+	switch {
+	case a.k == aNil:
+		return b
+	case b.k == aNil:
+		return a
+	case a.k != b.k || (a.k == aRecord && a.t != b.t):
+		return aval{k: aUnknown, size: max(a.size, b.size)}
+	}
+	r := a
+	r.size, r.n = max(a.size, b.size), max(a.n, b.n)
+	r.lo, r.hi = min(a.lo, b.lo), max(a.hi, b.hi)
+	if a.elem != nil && b.elem != nil {
+		e := join(*a.elem, *b.elem)
+		r.elem = &e
+	}
+	return r
+}
+
+// same reports whether a and b are the same bound.
+func same(a, b aval) bool {
+	if a.k != b.k || a.lo != b.lo || a.hi != b.hi || a.size != b.size || a.n != b.n || a.t != b.t {
+		return false
+	}
+	if a.elem == nil || b.elem == nil {
+		return a.elem == b.elem
+	}
+	return same(*a.elem, *b.elem)
+}
+
+// cost is a bound on the work and memory of evaluating a node.
+type cost struct{ steps, mem uint64 }
+
+func (c cost) plus(d cost) cost { return cost{sadd(c.steps, d.steps), sadd(c.mem, d.mem)} }
+func (c cost) times(n uint64) cost {
+	return cost{smul(c.steps, n), smul(c.mem, n)}
+}
+func (c cost) max(d cost) cost { return cost{max(c.steps, d.steps), max(c.mem, d.mem)} }
+
+// runes returns the cost of processing b bytes rune by rune.
+func runes(b uint64) cost { return cost{steps: b} }
+
+// touch returns the cost of reading or writing b bytes, allocating alloc.
+func touch(b, alloc uint64) cost {
+	return cost{steps: sadd(b/bytesPerStep, alloc/bytesPerAllocStep), mem: alloc}
+}
+
+func sadd(a, b uint64) uint64 {
+	if a >= inf || b >= inf || a+b >= inf {
+		return inf
+	}
+	return a + b
+}
+
+func smul(a, b uint64) uint64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a >= inf/b {
+		return inf
+	}
+	return a * b
+}
+
+// frame is the scope of one closure run.
+type frame struct {
+	item, acc aval
+	index     aval
+}
+
+// binding is a let variable.
+type binding struct {
+	name string
+	val  aval
+}
+
+// costCheck bounds the cost of an expression.
+type costCheck struct {
+	fail   func(n ast.Node, msg string) // reports the first problem
+	failed bool
+	fuel   int
+	frames []frame
+	vars   []binding
+	env    aval
+}
+
+// checkCost reports, through fail, the first node of tree whose cost bound
+// exceeds the budget or cannot be computed.
+func checkCost(tree ast.Node, fail func(n ast.Node, msg string)) {
+	c := &costCheck{fail: fail, fuel: costFuel,
+		env: aval{k: aRecord, t: reflect.TypeOf(Env{}), size: 2 * BudgetTicketSize}}
+	c.eval(tree)
+}
+
+func (c *costCheck) refuse(n ast.Node, format string, args ...any) (aval, cost) {
+	if !c.failed {
+		c.failed = true
+		c.fail(n, fmt.Sprintf(format, args...))
+	}
+	return aval{k: aUnknown, size: inf}, cost{inf, inf}
+}
+
+// eval bounds the value and cost of n, and refuses n when its cost is over
+// the budget.
+func (c *costCheck) eval(n ast.Node) (aval, cost) {
+	if c.failed {
+		return aval{k: aUnknown, size: inf}, cost{inf, inf}
+	}
+	if c.fuel--; c.fuel < 0 {
+		return c.refuse(n, "the expression is too complex for its cost to be bounded")
+	}
+	v, k := c.node(n)
+	k.steps = sadd(k.steps, 1)
+	if c.failed {
+		return v, k
+	}
+	if k.mem > MaxExpressionMemory {
+		return c.refuse(n, "%s can allocate %s on a ticket of %d KiB; the budget is %d MiB",
+			describe(n), amount(k.mem, "bytes"), BudgetTicketSize>>10, MaxExpressionMemory>>20)
+	}
+	if k.steps > MaxExpressionSteps {
+		return c.refuse(n, "%s can take %s on a ticket of %d KiB; the budget is %d",
+			describe(n), amount(k.steps, "steps"), BudgetTicketSize>>10, MaxExpressionSteps)
+	}
+	return v, k
+}
+
+// describe names the construct n for an error message.
+func describe(n ast.Node) string {
+	switch n := n.(type) {
+	case *ast.BuiltinNode:
+		return n.Name + "()"
+	case *ast.BinaryNode:
+		if n.Operator == ".." {
+			return "the range " + n.String()
+		}
+		return fmt.Sprintf("the %q operator", n.Operator)
+	case *ast.CallNode:
+		return calleeName(n.Callee) + "()"
+	case *ast.VariableDeclaratorNode:
+		return "let " + n.Name
+	}
+	s := n.String()
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// amount formats a bound for an error message.
+func amount(v uint64, unit string) string {
+	if v >= inf {
+		return "an unbounded number of " + unit
+	}
+	return fmt.Sprintf("up to %d %s", v, unit)
+}
+
+// node bounds n's value and the cost of evaluating it, but for the step
+// counted for n itself.
+func (c *costCheck) node(n ast.Node) (aval, cost) {
+	switch n := n.(type) {
+	case *ast.NilNode:
+		return aval{k: aNil}, cost{}
+	case *ast.BoolNode, *ast.FloatNode:
+		return scalarVal, cost{}
+	case *ast.IntegerNode:
+		return intVal(n.Value, n.Value), cost{}
+	case *ast.StringNode:
+		return strVal(uint64(len(n.Value))), cost{}
+	case *ast.BytesNode:
+		return strVal(uint64(len(n.Value))), cost{}
+	case *ast.IdentifierNode:
+		return c.identifier(n)
+	case *ast.PointerNode:
+		if len(c.frames) == 0 {
+			return c.refuse(n, "%s is used outside a closure", describe(n))
+		}
+		f := c.frames[len(c.frames)-1]
+		switch n.Name {
+		case "":
+			return f.item, cost{}
+		case "acc":
+			return f.acc, cost{}
+		case "index":
+			return f.index, cost{}
+		}
+		return c.refuse(n, "the library cannot bound #%s", n.Name)
+	case *ast.ChainNode:
+		return c.eval(n.Node)
+	case *ast.UnaryNode:
+		v, k := c.eval(n.Node)
+		if n.Operator == "-" && v.k == aInt {
+			if v.lo == math.MinInt {
+				return anyInt, k
+			}
+			return intVal(-v.hi, -v.lo), k
+		}
+		if n.Operator == "+" {
+			return v, k
+		}
+		return scalarVal, k
+	case *ast.BinaryNode:
+		return c.binary(n)
+	case *ast.MemberNode:
+		return c.member(n)
+	case *ast.SliceNode:
+		v, k := c.eval(n.Node)
+		for _, x := range []ast.Node{n.From, n.To} {
+			if x != nil {
+				_, kx := c.eval(x)
+				k = k.plus(kx)
+			}
+		}
+		if v.k == aList {
+			k = k.plus(touch(0, smul(v.n, 16)))
+		}
+		return v, k
+	case *ast.CallNode:
+		return c.call(n)
+	case *ast.BuiltinNode:
+		return c.builtin(n)
+	case *ast.ConditionalNode:
+		_, k := c.eval(n.Cond)
+		v1, k1 := c.eval(n.Exp1)
+		v2, k2 := c.eval(n.Exp2)
+		return join(v1, v2), k.plus(k1.max(k2))
+	case *ast.VariableDeclaratorNode:
+		v, k := c.eval(n.Value)
+		c.vars = append(c.vars, binding{n.Name, v})
+		r, kr := c.eval(n.Expr)
+		c.vars = c.vars[:len(c.vars)-1]
+		return r, k.plus(kr)
+	case *ast.SequenceNode:
+		var v aval
+		var k cost
+		for _, x := range n.Nodes {
+			var kx cost
+			v, kx = c.eval(x)
+			k = k.plus(kx)
+		}
+		return v, k
+	case *ast.ArrayNode:
+		var elem aval
+		var k cost
+		size := uint64(0)
+		for i, x := range n.Nodes {
+			v, kx := c.eval(x)
+			k = k.plus(kx)
+			size = sadd(size, v.size)
+			if i == 0 {
+				elem = v
+			} else {
+				elem = join(elem, v)
+			}
+		}
+		if len(n.Nodes) == 0 {
+			elem = aval{k: aNil}
+		}
+		return listVal(uint64(len(n.Nodes)), size, elem), k.plus(touch(0, uint64(16*len(n.Nodes))))
+	case *ast.MapNode:
+		var elem aval
+		var k cost
+		size := uint64(0)
+		for i, p := range n.Pairs {
+			pair, ok := p.(*ast.PairNode)
+			if !ok {
+				return c.refuse(p, "the library cannot bound %s", describe(p))
+			}
+			kk, kc := c.eval(pair.Key)
+			v, kv := c.eval(pair.Value)
+			k = k.plus(kc).plus(kv)
+			size = sadd(size, sadd(kk.size, v.size))
+			if i == 0 {
+				elem = v
+			} else {
+				elem = join(elem, v)
+			}
+		}
+		if len(n.Pairs) == 0 {
+			elem = aval{k: aNil}
+		}
+		return aval{k: aMap, n: uint64(len(n.Pairs)), size: size, elem: &elem}, k.plus(touch(0, uint64(48*len(n.Pairs))))
+	}
+	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// identifier bounds a variable or a field of Env.
+func (c *costCheck) identifier(n *ast.IdentifierNode) (aval, cost) {
+	for i := len(c.vars) - 1; i >= 0; i-- {
+		if c.vars[i].name == n.Value {
+			return c.vars[i].val, cost{}
+		}
+	}
+	switch n.Value {
+	case "$env":
+		return c.env, cost{}
+	case "Event":
+		return strVal(uint64(len(eventCreated))), cost{}
+	}
+	if f, ok := reflect.TypeOf(Env{}).FieldByName(n.Value); ok {
+		return typeVal(f.Type, BudgetTicketSize), cost{}
+	}
+	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// member bounds x.f and x[i].
+func (c *costCheck) member(n *ast.MemberNode) (aval, cost) {
+	v, k := c.eval(n.Node)
+	p, kp := c.eval(n.Property)
+	k = k.plus(kp)
+	switch v.k {
+	case aList, aMap:
+		return *v.elem, k
+	case aString:
+		return strVal(4), k
+	case aRecord:
+		if name, ok := n.Property.(*ast.StringNode); ok {
+			if f, ok := v.t.FieldByName(name.Value); ok && f.IsExported() {
+				return typeVal(f.Type, v.size), k.plus(cost{steps: recordSteps})
+			}
+		}
+	}
+	_ = p
+	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// typeVal bounds a value of type t found in a ticket of size bytes.
+func typeVal(t reflect.Type, size uint64) aval {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(time.Time{}) {
+		return scalarVal
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return strVal(size)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return anyInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return intVal(0, math.MaxInt)
+	case reflect.Bool, reflect.Float32, reflect.Float64:
+		return scalarVal
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return strVal(size)
+		}
+		elem := typeVal(t.Elem(), size)
+		return listVal(size/max(1, minEncoded(t.Elem())), size, elem)
+	case reflect.Map:
+		elem := typeVal(t.Elem(), size)
+		return aval{k: aMap, n: size / max(1, minEncoded(t.Elem())+minEncoded(t.Key())+1), size: size, elem: &elem}
+	case reflect.Struct:
+		return aval{k: aRecord, size: size, t: t}
+	}
+	return aval{k: aUnknown, size: size}
+}
+
+// minEncoded is the least number of bytes a value of type t takes in JSON.
+func minEncoded(t reflect.Type) uint64 {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return 1 // at least one byte, whatever it holds
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		return 2
+	case reflect.Bool:
+		return 4
+	case reflect.Struct:
+		n := uint64(2)
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" {
+				name = tag
+			}
+			n += uint64(len(name)) + 4 + minEncoded(f.Type) // "name": value,
+		}
+		return n - 1
+	}
+	return 1
+}
+
+// binary bounds a binary operator.
+func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
+	a, ka := c.eval(n.Left)
+	b, kb := c.eval(n.Right)
+	k := ka.plus(kb)
+	switch n.Operator {
+	case "and", "&&", "or", "||", "<", ">", "<=", ">=", "startsWith", "endsWith":
+		return scalarVal, k.plus(touch(min(a.size, b.size), 0))
+	case "==", "!=":
+		switch {
+		case a.k == aNil || b.k == aNil:
+			return scalarVal, k
+		case a.k == aString && b.k == aString:
+			return scalarVal, k.plus(touch(min(a.size, b.size), 0))
+		}
+		return scalarVal, k.plus(touch(sadd(a.size, b.size), 0))
+	case "contains":
+		return scalarVal, k.plus(touch(smul(sadd(a.size, b.size), 2), 0))
+	case "matches":
+		// RE2 matching is linear in the text times the program's size.
+		if _, ok := n.Right.(*ast.StringNode); !ok {
+			return c.refuse(n, "the pattern of matches must be a string literal, so that its cost can be bounded")
+		}
+		return scalarVal, k.plus(touch(smul(sadd(a.size, 1), sadd(b.size, 8)), smul(b.size, 64)))
+	case "in":
+		switch b.k {
+		case aList:
+			return scalarVal, k.plus(touch(smul(b.n, 16), 0)).plus(touch(sadd(b.size, smul(a.size, b.n)), 0))
+		case aMap, aRecord:
+			return scalarVal, k.plus(touch(a.size, 0))
+		}
+		return c.refuse(n, "the library cannot bound %s", describe(n))
+	case "??":
+		return join(a, b), k
+	case "..":
+		if a.k != aInt || b.k != aInt {
+			return c.refuse(n, "the library cannot bound the range %s", n.String())
+		}
+		count := uint64(0)
+		if b.hi >= a.lo {
+			count = sadd(uint64(b.hi-a.lo), 1)
+			if b.hi-a.lo < 0 { // overflow
+				count = inf
+			}
+		}
+		if count >= inf || count > MaxExpressionMemory/8 {
+			return c.refuse(n, "the range %s can hold %s; use bounds that are literals or lengths", n.String(), amount(count, "ints"))
+		}
+		lo, hi := a.lo, b.hi
+		return listVal(count, smul(count, scalarSize), intVal(lo, hi)), k.plus(touch(smul(count, 8), smul(count, 8)))
+	case "+":
+		switch {
+		case a.k == aString && b.k == aString:
+			s := sadd(a.size, b.size)
+			return strVal(s), k.plus(touch(s, s))
+		case a.k == aInt && b.k == aInt:
+			return intAdd(a, b), k
+		case a.k == aScalar && b.k != aString && b.k != aList, a.k == aInt && b.k == aScalar:
+			return scalarVal, k
+		}
+	case "-":
+		switch {
+		case a.k == aInt && b.k == aInt:
+			if b.lo == math.MinInt {
+				return anyInt, k
+			}
+			return intAdd(a, intVal(-b.hi, -b.lo)), k
+		case a.k == aInt || a.k == aScalar:
+			return scalarVal, k
+		}
+	case "*":
+		switch {
+		case a.k == aInt && b.k == aInt:
+			return intMul(a, b), k
+		case a.k == aInt || a.k == aScalar:
+			return scalarVal, k
+		}
+	case "/", "**", "^":
+		if a.k == aInt || a.k == aScalar {
+			return scalarVal, k
+		}
+	case "%":
+		if a.k == aInt {
+			return anyInt, k
+		}
+	}
+	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// intAdd adds two intervals, widening on overflow.
+func intAdd(a, b aval) aval {
+	lo, ok1 := addInt(a.lo, b.lo)
+	hi, ok2 := addInt(a.hi, b.hi)
+	if !ok1 || !ok2 {
+		return anyInt
+	}
+	return intVal(lo, hi)
+}
+
+func addInt(a, b int) (int, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
+}
+
+// intMul multiplies two intervals, widening on overflow.
+func intMul(a, b aval) aval {
+	lo, hi := math.MaxInt, math.MinInt
+	for _, x := range []int{a.lo, a.hi} {
+		for _, y := range []int{b.lo, b.hi} {
+			p := x * y
+			if x != 0 && (p/x != y || (x == -1 && y == math.MinInt) || (y == -1 && x == math.MinInt)) {
+				return anyInt
+			}
+			lo, hi = min(lo, p), max(hi, p)
+		}
+	}
+	return intVal(lo, hi)
+}
+
+// call bounds a call of one of Env's helpers or of a known method.
+func (c *costCheck) call(n *ast.CallNode) (aval, cost) {
+	var k cost
+	args := make([]aval, len(n.Arguments))
+	for i, x := range n.Arguments {
+		var kx cost
+		args[i], kx = c.eval(x)
+		k = k.plus(kx)
+	}
+	scan := touch(4*BudgetTicketSize, 0) // a helper reads at most both tickets, twice
+	switch name := calleeName(n.Callee); name {
+	case "Changed", "ChangedTo", "ChangedFrom":
+		return scalarVal, k.plus(scan)
+	case "CustomField":
+		return strVal(BudgetTicketSize), k.plus(scan)
+	}
+	m, ok := n.Callee.(*ast.MemberNode)
+	if !ok {
+		return c.refuse(n, "the library cannot bound the call %s", describe(n))
+	}
+	recv, kr := c.eval(m.Node)
+	k = k.plus(kr)
+	name, _ := m.Property.(*ast.StringNode)
+	if recv.k == aRecord && name != nil {
+		switch name.Value {
+		case "CustomField":
+			return strVal(recv.size), k.plus(touch(recv.size, 0))
+		case "Clone":
+			return recv, k.plus(touch(recv.size, sadd(recv.size, smul(recv.size, 16))))
+		case "MarshalJSON":
+			s := smul(recv.size, 6)
+			return strVal(s), k.plus(touch(s, s))
+		}
+	}
+	if recv.k == aScalar && name != nil {
+		// A method of time.Time or time.Duration: its result is about as
+		// long as its layout argument.
+		s := uint64(64)
+		for _, a := range args {
+			s = sadd(s, smul(a.size, 8))
+		}
+		if t := n.Type(); t != nil && t.Kind() == reflect.String {
+			return strVal(s), k.plus(touch(s, s))
+		}
+		return scalarVal, k.plus(touch(s, 0))
+	}
+	return c.refuse(n, "the library cannot bound the call %s", describe(n))
+}
+
+// closure bounds running body once per element of list, with frame fr
+// (whose item is set for each run). It returns the bound on the body's
+// value, the total size of the values of all runs, and the total cost.
+func (c *costCheck) closure(list aval, body ast.Node, fr frame) (aval, uint64, cost) {
+	if list.k != aList {
+		v, k := c.refuse(body, "the library cannot bound a closure over %s", kindName(list))
+		return v, inf, k
+	}
+	fr.index = intVal(-1, int(min(list.n, math.MaxInt32)))
+	each := cost{steps: closureSteps}
+	if list.elem.k == aRecord {
+		// The VM reads a struct element by reflection, copying it.
+		each = cost{steps: closureSteps + recordSteps, mem: uint64(list.elem.t.Size())}
+	}
+	run := func(item aval) (aval, cost) {
+		fr.item = item
+		c.frames = append(c.frames, fr)
+		v, k := c.eval(body)
+		c.frames = c.frames[:len(c.frames)-1]
+		return v, k.plus(each)
+	}
+	big := *list.elem
+	vb, kb := run(big)
+	if !big.sized() || big.size == 0 {
+		return vb, smul(list.n, vb.size), kb.times(list.n)
+	}
+	// As many elements at their largest as the total allows, and every
+	// element at size 0.
+	full := min(list.n, sadd(list.size/big.size, 1))
+	vs, ks := run(big.withSize(0))
+	total := sadd(smul(full, vb.size), smul(list.n, vs.size))
+	return join(vb, vs), total, kb.times(full).plus(ks.times(list.n))
+}
+
+func kindName(v aval) string {
+	switch v.k {
+	case aString:
+		return "a string"
+	case aMap:
+		return "a map"
+	case aRecord:
+		return "a " + v.t.Name()
+	}
+	return "a value of unknown type"
+}
+
+// builtin bounds a call of an allowed builtin.
+func (c *costCheck) builtin(n *ast.BuiltinNode) (aval, cost) {
+	if !allowedBuiltins[n.Name] {
+		return c.refuse(n, "%s is not allowed in expressions", n.Name)
+	}
+	switch n.Name {
+	case "all", "none", "any", "one", "filter", "map", "find", "findIndex", "findLast", "findLastIndex", "count", "sum":
+		if len(n.Arguments) == 2 {
+			return c.predicate(n)
+		}
+	case "reduce":
+		return c.reduce(n)
+	}
+	args := make([]aval, len(n.Arguments))
+	var k cost
+	for i, x := range n.Arguments {
+		var kx cost
+		args[i], kx = c.eval(x)
+		k = k.plus(kx)
+	}
+	arg := func(i int) aval {
+		if i < len(args) {
+			return args[i]
+		}
+		return aval{k: aNil}
+	}
+	a := arg(0)
+	switch n.Name {
+	case "len":
+		switch a.k {
+		case aList, aMap:
+			return intVal(0, int(min(a.n, math.MaxInt32))), k
+		case aString, aRecord, aUnknown:
+			return intVal(0, int(min(a.size, math.MaxInt32))), k
+		}
+		return anyInt, k
+	case "count":
+		if a.k == aList {
+			return intVal(0, int(min(a.n, math.MaxInt32))), k.plus(cost{steps: a.n})
+		}
+	case "sum", "mean", "median", "max", "min":
+		if len(args) == 1 && a.k == aList {
+			k = k.plus(cost{steps: smul(a.n, 4), mem: smul(a.n, 16)})
+			if n.Name == "max" || n.Name == "min" {
+				return *a.elem, k
+			}
+			return scalarVal, k
+		}
+		v := a
+		for _, x := range args[1:] {
+			v = join(v, x)
+		}
+		if v.k == aInt && n.Name != "sum" && n.Name != "mean" && n.Name != "median" {
+			return v, k
+		}
+		return scalarVal, k
+	case "type":
+		return strVal(16), k
+	case "abs", "ceil", "floor", "round", "float", "now", "duration", "date":
+		if n.Name == "abs" && a.k == aInt {
+			if a.lo == math.MinInt {
+				return intVal(0, math.MaxInt), k
+			}
+			return intVal(0, max(a.hi, -a.lo, 0)), k
+		}
+		return scalarVal, k.plus(touch(sadd(a.size, arg(1).size), 0))
+	case "int":
+		if a.k == aInt {
+			return a, k
+		}
+		return anyInt, k.plus(touch(a.size, 0))
+	case "string":
+		switch a.k {
+		case aString:
+			return a, k
+		case aInt, aScalar, aNil:
+			return strVal(40), k.plus(touch(40, 40))
+		}
+	case "trim", "trimPrefix", "trimSuffix":
+		return a, k.plus(touch(sadd(a.size, arg(1).size), 0))
+	case "upper", "lower":
+		// A byte of invalid UTF-8 becomes U+FFFD, 3 bytes.
+		s := smul(a.size, 3)
+		return strVal(s), k.plus(runes(a.size)).plus(touch(s, s))
+	case "split", "splitAfter":
+		if a.k == aString {
+			// Split by a literal separator, a string is scanned; by
+			// another, which may be "", it is cut rune by rune.
+			pieces, scan, each := sadd(a.size, 1), runes(a.size), uint64(4)
+			if sep, ok := n.Arguments[1].(*ast.StringNode); ok && sep.Value != "" {
+				pieces, scan, each = a.size/uint64(len(sep.Value))+1, touch(a.size, 0), 2
+			}
+			return listVal(pieces, a.size, a), k.plus(scan).plus(cost{steps: smul(pieces, each), mem: smul(pieces, 16)})
+		}
+	case "replace":
+		if a.k == aString {
+			old, repl := arg(1), arg(2)
+			// Every occurrence of old, or every rune when old is empty,
+			// may become repl.
+			s := sadd(a.size, smul(sadd(a.size, 1), repl.size))
+			return strVal(s), k.plus(runes(a.size)).plus(touch(sadd(s, old.size), s))
+		}
+	case "join":
+		if a.k == aList {
+			sep := uint64(0)
+			if len(args) > 1 {
+				sep = arg(1).size
+			}
+			s := sadd(a.size, smul(a.n, sep))
+			if a.elem.k != aString && a.elem.k != aNil {
+				break
+			}
+			return strVal(s), k.plus(touch(s, s)).plus(cost{steps: smul(a.n, 2)})
+		}
+	case "indexOf", "lastIndexOf":
+		return intVal(-1, int(min(a.size, math.MaxInt32))), k.plus(touch(smul(sadd(a.size, arg(1).size), 2), 0))
+	case "hasPrefix", "hasSuffix":
+		return scalarVal, k.plus(touch(arg(1).size, 0))
+	case "first", "last":
+		if a.k == aList {
+			return *a.elem, k
+		}
+	case "get":
+		switch a.k {
+		case aList, aMap:
+			return join(*a.elem, aval{k: aNil}), k
+		case aRecord:
+			return aval{k: aUnknown, size: a.size}, k
+		}
+	case "take":
+		if a.k == aList {
+			return a, k.plus(touch(0, smul(a.n, 16)))
+		}
+	case "reverse":
+		if a.k == aList {
+			return a, k.plus(touch(smul(a.n, 16), smul(a.n, 16)))
+		}
+	case "concat":
+		r := aval{k: aNil}
+		for _, x := range args {
+			if x.k != aList {
+				return c.refuse(n, "the library cannot bound concat of %s", kindName(x))
+			}
+			r = listVal(sadd(r.n, x.n), sadd(r.size, x.size), join(derefElem(r), *x.elem))
+		}
+		return r, k.plus(touch(smul(r.n, 16), smul(r.n, 16)))
+	}
+	return c.refuse(n, "the library cannot bound %s on %s", describe(n), kindName(a))
+}
+
+func derefElem(v aval) aval {
+	if v.elem == nil {
+		return aval{k: aNil}
+	}
+	return *v.elem
+}
+
+// predicate bounds a builtin that runs a closure over a list.
+func (c *costCheck) predicate(n *ast.BuiltinNode) (aval, cost) {
+	list, k := c.eval(n.Arguments[0])
+	body := n.Arguments[1]
+	if p, ok := body.(*ast.PredicateNode); ok {
+		body = p.Node
+	}
+	v, total, kc := c.closure(list, body, frame{})
+	k = k.plus(kc)
+	switch n.Name {
+	case "filter":
+		return list, k.plus(touch(0, smul(list.n, 16)))
+	case "map":
+		return listVal(list.n, total, v), k.plus(touch(0, smul(list.n, 16)))
+	case "find", "findLast":
+		return join(*list.elem, aval{k: aNil}), k
+	case "findIndex", "findLastIndex":
+		return intVal(-1, int(min(list.n, math.MaxInt32))), k
+	case "count":
+		return intVal(0, int(min(list.n, math.MaxInt32))), k
+	case "sum":
+		if v.k == aInt {
+			return intMul(v, intVal(0, int(min(list.n, math.MaxInt32)))), k
+		}
+		return scalarVal, k
+	}
+	return scalarVal, k
+}
+
+// reduce bounds reduce(list, body[, initial]).
+func (c *costCheck) reduce(n *ast.BuiltinNode) (aval, cost) {
+	if len(n.Arguments) < 2 {
+		return c.refuse(n, "the library cannot bound %s", describe(n))
+	}
+	list, k := c.eval(n.Arguments[0])
+	if list.k != aList {
+		return c.refuse(n, "the library cannot bound reduce over %s", kindName(list))
+	}
+	acc := *list.elem
+	if len(n.Arguments) > 2 {
+		var ki cost
+		acc, ki = c.eval(n.Arguments[2])
+		k = k.plus(ki)
+	}
+	body := n.Arguments[1]
+	if p, ok := body.(*ast.PredicateNode); ok {
+		body = p.Node
+	}
+	// Follow the accumulator round by round, each round at the largest
+	// element, until it stops growing.
+	var grew, prevGrew [2]uint64 // size and n added by the last two rounds
+	rounds := uint64(0)
+	settled := false
+	for rounds < list.n && rounds < reduceRounds && !c.failed {
+		v, _, _ := c.closure(listVal(1, list.elem.size, *list.elem), body, frame{acc: acc})
+		next := join(acc, v)
+		rounds++
+		if same(next, acc) {
+			settled = true
+			break
+		}
+		prevGrew, grew = grew, [2]uint64{next.size - min(next.size, acc.size), next.n - min(next.n, acc.n)}
+		acc = next
+	}
+	if c.failed {
+		return c.refuse(n, "")
+	}
+	if !settled && rounds < list.n {
+		switch {
+		case acc.k == aInt:
+			acc = anyInt
+		case !acc.sized() || (grew == prevGrew && rounds > 1):
+			left := list.n - rounds
+			acc.size = sadd(acc.size, smul(left, grew[0]))
+			acc.n = sadd(acc.n, smul(left, grew[1]))
+		default:
+			return c.refuse(n, "the accumulator of reduce() grows faster than the library can bound")
+		}
+		if acc.size >= inf || acc.n >= inf {
+			return c.refuse(n, "the accumulator of reduce() can grow without bound")
+		}
+	}
+	v, _, kc := c.closure(list, body, frame{acc: acc})
+	return join(acc, v), k.plus(kc)
+}
