@@ -397,44 +397,22 @@ func (c *costCheck) node(n ast.Node) (aval, cost) {
 		}
 		return v, k
 	case *ast.ArrayNode:
-		var elem aval
-		var k cost
-		size := uint64(0)
-		for i, x := range n.Nodes {
+		elem, k, size := aval{k: aNil}, cost{}, uint64(0) // join(nil, v) is v
+		for _, x := range n.Nodes {
 			v, kx := c.eval(x)
-			k = k.plus(kx)
-			size = sadd(size, v.size)
-			if i == 0 {
-				elem = v
-			} else {
-				elem = join(elem, v)
-			}
-		}
-		if len(n.Nodes) == 0 {
-			elem = aval{k: aNil}
+			k, size, elem = k.plus(kx), sadd(size, v.size), join(elem, v)
 		}
 		return listVal(uint64(len(n.Nodes)), size, elem), k.plus(touch(0, uint64(16*len(n.Nodes))))
 	case *ast.MapNode:
-		var elem aval
-		var k cost
-		size := uint64(0)
-		for i, p := range n.Pairs {
+		elem, k, size := aval{k: aNil}, cost{}, uint64(0)
+		for _, p := range n.Pairs {
 			pair, ok := p.(*ast.PairNode)
 			if !ok {
 				return c.refuse(p, "the library cannot bound %s", describe(p))
 			}
 			kk, kc := c.eval(pair.Key)
 			v, kv := c.eval(pair.Value)
-			k = k.plus(kc).plus(kv)
-			size = sadd(size, sadd(kk.size, v.size))
-			if i == 0 {
-				elem = v
-			} else {
-				elem = join(elem, v)
-			}
-		}
-		if len(n.Pairs) == 0 {
-			elem = aval{k: aNil}
+			k, size, elem = k.plus(kc).plus(kv), sadd(size, sadd(kk.size, v.size)), join(elem, v)
 		}
 		return aval{k: aMap, n: uint64(len(n.Pairs)), size: size, elem: &elem}, k.plus(touch(0, uint64(48*len(n.Pairs))))
 	}
