@@ -56,6 +56,8 @@ func TestExpressionBudgetRefused(t *testing.T) {
 			refusal{"expression", 1, 9, "replace()", true}},
 		{"reduce of lists", `len(reduce(1..100, concat(#acc, #acc), [1])) > 0`,
 			refusal{"expression", 1, 20, "concat()", true}},
+		{"regular expression scanning the whole text", `Ticket.Subject matches "[a-z ,;#1]*[a-z ,;#1]*X"`,
+			refusal{"expression", 1, 16, `the "matches" operator`, true}},
 		{"dynamic regular expression", `Ticket.Subject matches Ticket.Status`,
 			refusal{"expression", 1, 16, "the pattern of matches must be a string literal, so that its cost", true}},
 		{"disabled builtin", `toJSON(Ticket) != ""`,
@@ -94,6 +96,7 @@ var legitimateExpressions = []string{
 	`upper(Ticket.Status) == "RESOLVED"`,
 	`lower(Ticket.Subject) contains "printer"`,
 	`Ticket.Subject matches "(?i)^urgent"`,
+	`Ticket.Subject matches "refund" || Ticket.Status matches "^(Open|New)$"`,
 	`len(Ticket.Actions) > 3 && Ticket.Actions[0].Description startsWith "Hi"`,
 	`all(Ticket.Actions, {any(.Attachments, .FileName endsWith ".pdf")})`,
 	`count(Ticket.Actions, len(.Attachments) > 0) >= 2`,
@@ -307,7 +310,9 @@ func (g *exprGen) boolean(d int) string {
 			v := fmt.Sprintf("v%d", g.vars)
 			return "(let " + v + " = " + g.str(d-1) + "; len(" + v + ") > " + g.integer(d-1) + ")"
 		},
-		func() string { return g.str(d-1) + " matches \"[a-z]+,\"" },
+		func() string {
+			return g.str(d-1) + " matches " + []string{`"^[a-z]{1,8},"`, `"[a-z]+,"`, `"a,b"`}[g.r.IntN(3)]
+		},
 		func() string { return g.str(d-1) + " in split(" + g.str(d-1) + ", \",\")" },
 	)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp/syntax"
 	"strings"
 	"time"
 
@@ -538,10 +539,12 @@ func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
 		return scalarVal, k.plus(touch(smul(sadd(a.size, b.size), 2), 0))
 	case "matches":
 		// RE2 matching is linear in the text times the program's size.
-		if _, ok := n.Right.(*ast.StringNode); !ok {
+		pat, ok := n.Right.(*ast.StringNode)
+		if !ok {
 			return c.refuse(n, "the pattern of matches must be a string literal, so that its cost can be bounded")
 		}
-		return scalarVal, k.plus(touch(smul(sadd(a.size, 1), sadd(b.size, 8)), smul(b.size, 64)))
+		steps, insts := regexpCost(pat.Value, a.size)
+		return scalarVal, k.plus(cost{steps: steps}).plus(touch(0, smul(insts, 64)))
 	case "in":
 		switch b.k {
 		case aList:
@@ -605,6 +608,69 @@ func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
 		}
 	}
 	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// regexpCost bounds the steps of matching the regular expression pattern
+// against a text of up to size bytes, and returns the number of
+// instructions of its program. Go's matcher is linear: it runs each
+// instruction at most once per byte it scans, about a step each. A pattern
+// anchored at the start of the text without unbounded repetition scans
+// at most as many bytes as it can match. An invalid pattern (which expr
+// reports) costs nothing.
+func regexpCost(pattern string, size uint64) (steps, insts uint64) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0, 0
+	}
+	re = re.Simplify()
+	prog, err := syntax.Compile(re)
+	if err != nil {
+		return 0, 0
+	}
+	insts = uint64(len(prog.Inst))
+	if re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 {
+		// Matched with strings.Index, as contains is.
+		return 2 * size / bytesPerStep, insts
+	}
+	scanned := size
+	if prog.StartCond()&syntax.EmptyBeginText != 0 {
+		scanned = min(size, matchLength(re))
+	}
+	return smul(sadd(scanned, 1), insts), insts
+}
+
+// matchLength returns the most bytes re can match, or inf.
+func matchLength(re *syntax.Regexp) uint64 {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return uint64(4 * len(re.Rune))
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 4
+	case syntax.OpCapture:
+		return matchLength(re.Sub[0])
+	case syntax.OpConcat:
+		n := uint64(0)
+		for _, sub := range re.Sub {
+			n = sadd(n, matchLength(sub))
+		}
+		return n
+	case syntax.OpAlternate:
+		n := uint64(0)
+		for _, sub := range re.Sub {
+			n = max(n, matchLength(sub))
+		}
+		return n
+	case syntax.OpQuest:
+		return matchLength(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return inf
+		}
+		return smul(uint64(re.Max), matchLength(re.Sub[0]))
+	case syntax.OpStar, syntax.OpPlus:
+		return inf
+	}
+	return 0 // empty-width assertions and the empty match
 }
 
 // intAdd adds two intervals, widening on overflow.
