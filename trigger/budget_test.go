@@ -466,3 +466,39 @@ func FuzzExpressionBudget(f *testing.F) {
 		checkBudget(t, src, tickets, &worst{})
 	})
 }
+
+// nearBudget are expressions whose cost bound is near MaxExpressionSteps
+// or that build large values, with the budget ticket they cost most on.
+var nearBudget = []struct {
+	expr   string
+	ticket int // index in budgetTickets
+}{
+	{`let r = 1..300; all(r, {all(r, {# > 0})})`, 0},
+	{`reduce(1..70000, {#acc + 0}, 0) > 0`, 0},
+	{`count(1..70000, # > 5) > 0`, 0},
+	{`len(upper(Ticket.Subject)) > 0`, 0},
+	{`len(join(map(1..4, {Ticket.Subject}), ",")) > 0`, 0},
+	{`len(split(Ticket.Subject, ",")) > 0`, 0},
+	{`len(1..len(Ticket.Subject)) > 0`, 0},
+	{`reduce(Ticket.Actions, #acc + len(.Description), 0) > 100`, 1},
+	{`count(Ticket.Actions, {len(Ticket.Subject) > 0}) > 0`, 1},
+}
+
+// BenchmarkExpressionBudget measures expressions near the budget on the
+// budget tickets; cpu-ns/op is the process's CPU time, which a loaded
+// machine inflates less than the wall time.
+func BenchmarkExpressionBudget(b *testing.B) {
+	tickets := budgetTickets(b)
+	for _, nb := range nearBudget {
+		tr := compileOne(b, trigger.Definition{Expression: nb.expr})
+		b.Run(nb.expr, func(b *testing.B) {
+			ev := trigger.NewEvent(nil, tickets[nb.ticket])
+			defer ev.Release()
+			start := cpuTime()
+			for b.Loop() {
+				_, _ = tr.Evaluate(ev)
+			}
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
