@@ -528,13 +528,7 @@ func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
 	case "and", "&&", "or", "||", "<", ">", "<=", ">=", "startsWith", "endsWith":
 		return scalarVal, k.plus(touch(min(a.size, b.size), 0))
 	case "==", "!=":
-		switch {
-		case a.k == aNil || b.k == aNil:
-			return scalarVal, k
-		case a.k == aString && b.k == aString:
-			return scalarVal, k.plus(touch(min(a.size, b.size), 0))
-		}
-		return scalarVal, k.plus(touch(sadd(a.size, b.size), 0))
+		return scalarVal, k.plus(compareCost(a, b, 1))
 	case "contains":
 		return scalarVal, k.plus(touch(smul(sadd(a.size, b.size), 2), 0))
 	case "matches":
@@ -548,7 +542,7 @@ func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
 	case "in":
 		switch b.k {
 		case aList:
-			return scalarVal, k.plus(touch(smul(b.n, 16), 0)).plus(touch(sadd(b.size, smul(a.size, b.n)), 0))
+			return scalarVal, k.plus(compareCost(a, b.withElem(), b.n))
 		case aMap, aRecord:
 			return scalarVal, k.plus(touch(a.size, 0))
 		}
@@ -608,6 +602,28 @@ func (c *costCheck) binary(n *ast.BinaryNode) (aval, cost) {
 		}
 	}
 	return c.refuse(n, "the library cannot bound %s", describe(n))
+}
+
+// compareCost bounds comparing a with n values whose sizes sum to at most
+// b.size, each like b. Strings compare by their bytes; other values by
+// reflection, field by field and element by element, at a step for a few
+// bytes.
+func compareCost(a, b aval, n uint64) cost {
+	switch {
+	case a.k == aNil || b.k == aNil:
+		return cost{steps: n}
+	case a.k == aString && b.k == aString:
+		return cost{steps: sadd(n, min(smul(a.size, n), b.size)/bytesPerStep)}
+	}
+	return cost{steps: sadd(n, sadd(smul(a.size, n), b.size)/4)}
+}
+
+// withElem returns a bound on one element of list v, with the size of all
+// of them: compareCost's b for a list.
+func (v aval) withElem() aval {
+	e := *v.elem
+	e.size = v.size
+	return e
 }
 
 // regexpCost bounds the steps of matching the regular expression pattern
