@@ -60,6 +60,8 @@ func TestExpressionBudgetRefused(t *testing.T) {
 			refusal{"expression", 1, 16, `the "matches" operator`, true}},
 		{"dynamic regular expression", `Ticket.Subject matches Ticket.Status`,
 			refusal{"expression", 1, 16, "the pattern of matches must be a string literal, so that its cost", true}},
+		{"too deep to bound", strings.Repeat("reduce(1..2, ", 16) + "#acc" + strings.Repeat(", 0)", 16) + " > 0",
+			refusal{"expression", 1, 183, "the expression is too complex for its cost to be bounded", true}},
 		{"disabled builtin", `toJSON(Ticket) != ""`,
 			refusal{"expression", 1, 1, "unknown name toJSON", false}},
 	}

@@ -45,7 +45,7 @@ const inf = uint64(1) << 62
 // costFuel is the most nodes the walk visits for one expression: closures
 // are walked twice and reduce bodies up to reduceRounds+1 times, so deep
 // nesting could otherwise take long to load.
-const costFuel = 200_000
+const costFuel = 50_000
 
 // closureSteps is the steps counted for each run of a closure body
 // besides the body's own: the VM runs about as many instructions to move
