@@ -132,8 +132,8 @@ func (v aval) withSize(s uint64) aval {
 	case aList, aMap:
 		e := v.elem.withSize(s)
 		n := v.n
-		if m := s / max(1, minSize(e)); m < n {
-			n = m
+		if m := minSize(e); m > 0 && s/m < n {
+			n = s / m
 		}
 		return aval{k: v.k, n: n, size: s, elem: &e}
 	case aRecord:
@@ -143,16 +143,17 @@ func (v aval) withSize(s uint64) aval {
 	return v
 }
 
-// minSize is the least size of a value like v: the least bytes an element
-// of a list takes, which bounds how many fit in a size.
+// minSize is the least size of a value like v, which bounds how many fit
+// in a list of a given size: 0 when its size does not bound the count
+// (empty strings, such as those split returns, and empty lists).
 func minSize(v aval) uint64 {
 	switch v.k {
 	case aRecord:
 		return minEncoded(v.t)
-	case aString, aUnknown:
-		return 1 // as a list element, at least a comma's worth
+	case aInt, aScalar:
+		return scalarSize
 	}
-	return scalarSize
+	return 0
 }
 
 // join returns a bound on values bounded by a or b.
