@@ -443,7 +443,7 @@ func (c *costCheck) identifier(n *ast.IdentifierNode) (aval, cost) {
 // member bounds x.f and x[i].
 func (c *costCheck) member(n *ast.MemberNode) (aval, cost) {
 	v, k := c.eval(n.Node)
-	p, kp := c.eval(n.Property)
+	_, kp := c.eval(n.Property)
 	k = k.plus(kp)
 	switch v.k {
 	case aList, aMap:
@@ -457,7 +457,6 @@ func (c *costCheck) member(n *ast.MemberNode) (aval, cost) {
 			}
 		}
 	}
-	_ = p
 	return c.refuse(n, "the library cannot bound %s", describe(n))
 }
 
