@@ -202,7 +202,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 	if !skip["expression"] && strings.TrimSpace(def.Expression) != "" {
 		program, problems := compileExpression(def.Expression, o)
 		for _, p := range problems {
-			errs = append(errs, &Error{Path: "expression", Line: p.line, Column: p.column, Err: errors.New(p.msg)})
+			errs = append(errs, &Error{Path: "expression", Line: p.line, Column: p.column, Err: p.err()})
 		}
 		t.program = program
 		if program != nil {

@@ -143,10 +143,44 @@
 // and the helpers' field names checked then; errors give the line and
 // column. They must yield a bool. An expression may be at most
 // Options.MaxExpressionLength bytes (default 4096) and Options.MaxNodes
-// syntax nodes (default 1000); expr's own run-time budget caps the number
-// of elements it creates. The repeat builtin is disabled. There is no time
-// limit, and strings built inside an expression are not counted, so only
-// administrators the host trusts should write expressions.
+// syntax nodes (default 1000).
+//
+// # Expression budget
+//
+// An expression that loads cannot take the host down. When it is loaded,
+// the library bounds the work and memory of evaluating it on any ticket
+// (and previous ticket) of at most BudgetTicketSize (256 KiB) encoded:
+// loops over ranges and over the ticket's lists (nested loops multiply),
+// strings and lists built by +, let, reduce accumulators, map, join,
+// split, replace, upper and the like. An expression whose bound exceeds
+// MaxExpressionSteps (1,000,000 steps, under 10 ms of one core) or
+// MaxExpressionMemory (16 MiB allocated), or whose cost cannot be bounded,
+// is refused with the construct at fault and its position:
+//
+//	trigger "x": expression: line 1, column 24: the "+" operator can take up to 1310723 steps on a ticket of 256 KiB; the budget is 1000000
+//
+// Such errors match ErrBudget as well as ErrInvalid. The bound counts the
+// largest values a ticket of that size allows, so loops over the ticket's
+// lists are accepted when they are linear in the ticket, as
+// any(Ticket.Actions, .Description contains "refund") is, and refused when
+// they are not, as a loop over Ticket.Actions inside another is. A range
+// must have bounds that are literals, lengths or other bounded ints, and
+// matches needs a literal pattern. Only these builtins are enabled: all,
+// none, any, one, filter, map, find, findIndex, findLast, findLastIndex,
+// count, sum, reduce, len, type, abs, ceil, floor, round, int, float,
+// string, trim, trimPrefix, trimSuffix, upper, lower, split, splitAfter,
+// replace, join, indexOf, lastIndexOf, hasPrefix, hasSuffix, max, min,
+// mean, median, now, duration, date, first, last, get, take, reverse and
+// concat.
+//
+// At run time, expr's VM is given a budget of MaxExpressionMemory/16 list,
+// map and range elements. It can be reached only on a ticket larger than
+// BudgetTicketSize; the evaluation then fails with a *RuntimeError that
+// matches ErrBudget, and the trigger does not match. Other triggers are
+// not affected. Beyond BudgetTicketSize, the time an expression takes
+// grows with the ticket and is no longer bounded by MaxExpressionSteps: a
+// host that accepts larger tickets should refuse them before evaluating
+// triggers, or accept that cost.
 //
 // An expression that fails at run time, such as reading Previous.Status
 // when a ticket is created (use Changed helpers, or guard with

@@ -8,7 +8,12 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tickethooks/tickethooks/payload"
@@ -21,6 +26,15 @@ var fieldHelpers = map[string]bool{"Changed": true, "ChangedTo": true, "ChangedF
 type exprProblem struct {
 	line, column int // from 1; 0 when unknown
 	msg          string
+	budget       bool // a cost problem, which matches ErrBudget
+}
+
+// err returns the problem as an error.
+func (p exprProblem) err() error {
+	if p.budget {
+		return &budgetError{msg: p.msg}
+	}
+	return errors.New(p.msg)
 }
 
 // compileExpression compiles src to a program that yields a bool.
@@ -47,21 +61,60 @@ func compileExpression(src string, o *options) (*vm.Program, []exprProblem) {
 	return program, nil
 }
 
-// compileExpr runs expr.Compile, turning a panic inside it into an error.
+// compileExpr compiles src as expr.Compile does, checking the cost bound
+// of the type-checked tree before expr optimizes it, and turning a panic
+// inside expr into an error. A cost problem is added to check's problems.
 func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("cannot compile: %v", r)
 		}
 	}()
-	return expr.Compile(src,
+	config := conf.CreateNew()
+	for _, op := range exprOptions(o, check) {
+		op(config)
+	}
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	tree, err := checker.ParseCheck(src, config)
+	if err != nil || len(check.problems) > 0 {
+		return nil, err
+	}
+	checkCost(tree.Node, func(n ast.Node, msg string) {
+		check.add(n, msg)
+		check.problems[len(check.problems)-1].budget = true
+	})
+	if len(check.problems) > 0 {
+		return nil, nil
+	}
+	if err := optimizer.Optimize(&tree.Node, config); err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, fe.Bind(tree.Source)
+		}
+		return nil, err
+	}
+	return compiler.Compile(tree, config)
+}
+
+// exprOptions are the options expressions are compiled with.
+func exprOptions(o *options, check *helperCheck) []expr.Option {
+	ops := []expr.Option{
 		expr.Env(Env{}),
 		expr.AsBool(),
 		expr.MaxNodes(uint(o.maxNodes)),
-		// repeat can build a string of gigabytes in one call.
-		expr.DisableBuiltin("repeat"),
 		expr.Patch(check),
-	)
+	}
+	// Only the builtins whose cost the bound knows; repeat, for one, can
+	// build a string of gigabytes in one call.
+	for _, b := range builtin.Builtins {
+		if !allowedBuiltins[b.Name] {
+			ops = append(ops, expr.DisableBuiltin(b.Name))
+		}
+	}
+	return ops
 }
 
 // helperCheck is an expr patch visitor that checks, before type checking,
@@ -206,6 +259,7 @@ func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
 			slot.busy.Store(0)
 		}
 	}()
+	m.MemoryBudget = vmMemoryBudget
 	out, err := m.Run(p, env)
 	if err != nil {
 		return false, err
@@ -243,9 +297,12 @@ func runtimeError(id string, err error) *RuntimeError {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		re.Line, re.Column = fe.Line, fe.Column+1
-		if fe.Prev != nil {
+		switch {
+		case fe.Prev == nil && fe.Message == vmBudgetMessage:
+			re.Err = runtimeBudgetError
+		case fe.Prev != nil:
 			re.Err = fe.Prev
-		} else {
+		default:
 			re.Err = errors.New(fe.Message)
 		}
 	}
