@@ -177,10 +177,11 @@
 // map and range elements. It can be reached only on a ticket larger than
 // BudgetTicketSize; the evaluation then fails with a *RuntimeError that
 // matches ErrBudget, and the trigger does not match. Other triggers are
-// not affected. Beyond BudgetTicketSize, the time an expression takes
-// grows with the ticket and is no longer bounded by MaxExpressionSteps: a
-// host that accepts larger tickets should refuse them before evaluating
-// triggers, or accept that cost.
+// not affected. An expression that runs on expr's VM is not run at all on
+// a change whose ticket, or previous ticket, encodes to more than
+// BudgetTicketSize bytes, since its bound does not hold there: it fails
+// with an error matching ErrBudget. Structured conditions, and the
+// expressions compiled to Go closures, which have no loops, still run.
 //
 // An expression that fails at run time, such as reading Previous.Status
 // when a ticket is created (use Changed helpers, or guard with

@@ -1,6 +1,10 @@
 package trigger
 
-import "github.com/tickethooks/tickethooks/payload"
+import (
+	"sync/atomic"
+
+	"github.com/tickethooks/tickethooks/payload"
+)
 
 // The change kinds, as written in a definition's "on" list, in Event
 // conditions and in Env.Event.
@@ -29,7 +33,8 @@ type Event struct {
 	// ticket.
 	After *payload.Ticket
 
-	slot vmSlot // the VM and Env expression programs run on; see Release
+	slot vmSlot       // the VM and Env expression programs run on; see Release
+	fit  atomic.Int32 // whether the tickets fit the expression budget; see fitsBudget
 }
 
 // NewEvent returns the Event for a change from before to after. before is

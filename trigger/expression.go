@@ -230,6 +230,9 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 // pool round trip each. When the slot is held by another goroutine it runs
 // p on a VM from the pool instead.
 func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
+	if !ev.fitsBudget() {
+		return false, errTicketOverBudget
+	}
 	slot := &ev.slot
 	var m *vm.VM
 	var env any
