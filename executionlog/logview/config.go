@@ -158,6 +158,10 @@ func New(cfg Config) (http.Handler, error) {
 	if err := cfg.HostCSRF.check(); err != nil {
 		return nil, err
 	}
+	if cfg.HostCSRF != nil {
+		host := *cfg.HostCSRF // later changes by the caller do not reach the handler
+		cfg.HostCSRF = &host
+	}
 	if cfg.ReadOnly {
 		cfg.Redeliverer = nil
 	}

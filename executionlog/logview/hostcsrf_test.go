@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,8 +256,8 @@ func TestHostCSRFModes(t *testing.T) {
 		{"Default", nil, "authenticity_token", []string{"csrf_token"}, outcome{http.StatusForbidden, "host"}},
 		{"HostField", &logview.HostCSRF{Field: "authenticity_token", Token: hostToken}, "authenticity_token",
 			[]string{"authenticity_token"}, outcome{Status: http.StatusSeeOther}},
-		{"NoFieldHostWantsOne", &logview.HostCSRF{}, "authenticity_token", []string{}, outcome{http.StatusForbidden, "host"}},
-		{"NoField", &logview.HostCSRF{}, "", []string{}, outcome{Status: http.StatusSeeOther}},
+		{"NoFieldHostWantsOne", &logview.HostCSRF{}, "authenticity_token", nil, outcome{http.StatusForbidden, "host"}},
+		{"NoField", &logview.HostCSRF{}, "", nil, outcome{Status: http.StatusSeeOther}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,11 +268,7 @@ func TestHostCSRFModes(t *testing.T) {
 				HostCSRF: tc.hostCSRF}, host.wrap)
 			entryPath := "/entries/" + fx.erp1002.ID
 			fields := formFields(t, s.get(t, entryPath).body)
-			names := []string{}
-			for k := range fields {
-				names = append(names, k)
-			}
-			if diff := cmp.Diff(tc.wantFields, names); diff != "" {
+			if diff := cmp.Diff(tc.wantFields, slices.Sorted(maps.Keys(fields))); diff != "" {
 				t.Errorf("form fields mismatch (-want +got):\n%s", diff)
 			}
 			got := outcomeOf(s.postForm(t, entryPath+"/redeliver", url.Values(mapValues(fields))))
@@ -288,4 +286,19 @@ func mapValues(m map[string]string) map[string][]string {
 		out[k] = []string{v}
 	}
 	return out
+}
+
+// New keeps its own copy of HostCSRF: changing the caller's afterwards
+// does not change the forms.
+func TestHostCSRFCopied(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	host := &logview.HostCSRF{Field: "authenticity_token", Token: hostToken}
+	s := newWrappedServer(t, logview.Config{Log: fx.log, Redeliverer: &fakeRedeliverer{log: fx.log}, HostCSRF: host},
+		newHostMiddleware("authenticity_token").wrap)
+	host.Field = "error"
+	fields := formFields(t, s.get(t, "/entries/"+fx.erp1002.ID).body)
+	if diff := cmp.Diff([]string{"authenticity_token"}, slices.Sorted(maps.Keys(fields))); diff != "" {
+		t.Errorf("form fields mismatch (-want +got):\n%s", diff)
+	}
 }
