@@ -93,19 +93,10 @@ func NewMemory(opts MemoryOptions) *Memory {
 	}
 }
 
-// Add stores copies of entries, all or none. Each entry must have an ID
-// that is not in the log yet, a CreatedAt, a defined Status, a SeriesStart
-// within 0..len(Attempts) and a valid ChangeKey. Pending entries join the
-// queue; entries added succeeded or failed (records of sends made outside
-// the queue) are stored with their attempts, numbered from 1, and a zero
-// NextAttemptAt. LeaseOwner, LeaseUntil and Note are ignored. Add returns
-// ErrFull when the log has no room for all of them, even after evicting
-// every finished entry.
-//
-// An entry whose ChangeKey, TriggerID and ActionIndex match those of an
-// entry in the log, or of an earlier entry of the call, is skipped and its
-// DuplicateOf set, as Log.Add describes. Evicting an entry forgets its
-// key.
+// Add implements Log.Add, storing copies of entries. An entry whose ID is
+// already in the log, or appears twice in entries, fails the whole Add.
+// Add evicts to make room (see Memory), which forgets the change keys of
+// the evicted entries.
 func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -214,11 +205,7 @@ func (m *Memory) file(e *Entry) {
 	}
 }
 
-// Claim leases up to c.Limit due pending entries to c.Owner, ordered by
-// NextAttemptAt and then ID. An entry is due when its NextAttemptAt is not
-// after c.Now and it has no lease, or its lease ended at or before c.Now.
-// Claim returns no entries when c.Limit is not positive, and an error when
-// c.Owner is empty or c.Lease is not positive.
+// Claim implements Log.Claim.
 func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -254,15 +241,7 @@ func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 	return out, nil
 }
 
-// Update records the outcome of work on a claimed entry: it appends
-// u.Attempt when it is not nil, numbered after the attempts recorded so
-// far, sets the status, sets NextAttemptAt (zero for a final state),
-// clears the lease and sets UpdatedAt to u.Now.
-//
-// It returns ErrNotFound for an unknown id, ErrLeaseLost when the entry is
-// not pending or u.Owner does not hold its lease, and an error when u.Status
-// is not a defined state. An owner whose lease has ended may still update
-// the entry as long as no other owner has claimed it.
+// Update implements Log.Update.
 func (m *Memory) Update(ctx context.Context, u Update) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -328,11 +307,7 @@ func appendAttempt(e *Entry, a Attempt) {
 	e.Attempts = append(e.Attempts, a)
 }
 
-// RecordAttempt appends a, an attempt made under a lease that has since
-// been lost, to the attempts of the entry id, numbered after them, and
-// sets UpdatedAt to now. It leaves the status, the lease, NextAttemptAt,
-// SeriesStart and Note as they are. It returns ErrNotFound for an unknown
-// id.
+// RecordAttempt implements AttemptRecorder.RecordAttempt.
 func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now time.Time) error {
 	return m.change(ctx, id, func(e *Entry) error {
 		appendAttempt(e, a)
@@ -341,10 +316,7 @@ func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now ti
 	})
 }
 
-// Redeliver puts the finished entry with the given id back in the queue:
-// pending, due at now, with SeriesStart set to its number of attempts, the
-// lease and Note cleared and UpdatedAt set to now. It returns ErrNotFound
-// for an unknown id and ErrNotFinished for a pending entry.
+// Redeliver implements Log.Redeliver.
 func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error {
 	now = now.UTC()
 	return m.change(ctx, id, func(e *Entry) error {
@@ -371,7 +343,7 @@ func compareDue(a, b *Entry) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-// Get returns a copy of the entry with the given id, or ErrNotFound.
+// Get implements Log.Get.
 func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
@@ -386,9 +358,7 @@ func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
 	return copyEntry(e), nil
 }
 
-// Query returns copies of the entries matching f, newest first by
-// (CreatedAt, ID). It returns an error wrapping ErrInvalidFilter when f is
-// malformed (see Filter.Normalize).
+// Query implements Log.Query.
 func (m *Memory) Query(ctx context.Context, f Filter) (Page, error) {
 	if err := ctx.Err(); err != nil {
 		return Page{}, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 	_ "modernc.org/sqlite"
 
 	"github.com/tickethooks/tickethooks"
@@ -116,27 +117,7 @@ func TestBrowser(t *testing.T) {
 	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(420, 900), // a phone-sized window
-	)...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// Start the browser without a deadline (a deadline on the first call
-	// would stop the browser with it), then bound every step.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
-	stepCtx, cancelSteps := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelSteps()
+	stepCtx := startBrowser(t, browser)
 	text := func(css string) string {
 		t.Helper()
 		s, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(css)))
@@ -225,6 +206,70 @@ func TestBrowser(t *testing.T) {
 	if dir := os.Getenv("TICKETHOOKS_SCREENSHOT_DIR"); dir != "" {
 		_ = os.WriteFile(filepath.Join(dir, "entry.png"), shot, 0o644)
 	}
+}
+
+// TestBrowserHostCSRF redelivers an entry in headless Chromium behind a
+// host middleware that demands its own CSRF token, with Config.HostCSRF:
+// the form carries the host's token and the browser's POST passes both
+// the host's check and the handler's cross-origin check.
+func TestBrowserHostCSRF(t *testing.T) {
+	browser := findBrowser(t)
+	fx := newFixture(t)
+	red := &fakeRedeliverer{log: fx.log}
+	host := newHostMiddleware("csrf_token")
+	s := newWrappedServer(t, logview.Config{Log: fx.log, Redeliverer: red,
+		HostCSRF: &logview.HostCSRF{Field: "csrf_token", Token: hostToken}}, host.wrap)
+	stepCtx := startBrowser(t, browser)
+
+	if _, err := chromedp.RunResponse(stepCtx, chromedp.Navigate(s.URL+prefix+"/entries/"+fx.erp1002.ID)); err != nil {
+		t.Fatalf("opening the entry: %v", err)
+	}
+	resp, err := chromedp.RunResponse(stepCtx, chromedp.Click(chromedp.CSS(`form.inline button[type=submit]`)))
+	if err != nil {
+		t.Fatalf("redelivering: %v", err)
+	}
+	if resp.Status != http.StatusOK {
+		t.Fatalf("redelivering: the page answered %d, want 200 after the redirect", resp.Status)
+	}
+	notice, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatalf("reading the page: %v", err)
+	}
+	if !strings.Contains(notice, "The entry was queued for redelivery.") {
+		t.Errorf("the page after redelivering does not say it was queued:\n%s", notice)
+	}
+	if ids, _, _ := red.calls(); !cmp.Equal([]string{fx.erp1002.ID}, ids) {
+		t.Errorf("redelivered %v, want the entry", ids)
+	}
+}
+
+// startBrowser starts the headless browser at path, in a phone-sized
+// window, and returns the context of its steps, stopped at the end of the
+// test.
+func startBrowser(t *testing.T, path string) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(420, 900), // a phone-sized window
+	)...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// Start the browser without a deadline (a deadline on the first call
+	// would stop the browser with it), then bound every step.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	stepCtx, cancelSteps := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(cancelSteps)
+	return stepCtx
 }
 
 func readAll(r *http.Request) []byte {

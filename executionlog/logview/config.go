@@ -69,11 +69,44 @@ type Config struct {
 	// CSRFKey signs the tokens that protect the HTML forms. Handlers that
 	// serve the same users behind a load balancer need the same key, of
 	// at least MinCSRFKey bytes. Defaults to a random key per handler:
-	// a form loaded before a restart must be reloaded after it.
+	// a form loaded before a restart must be reloaded after it. Unused
+	// with HostCSRF.
 	CSRFKey []byte
+	// HostCSRF, when set, replaces the handler's own CSRF token of the
+	// HTML forms with the host's CSRF protection, for hosts whose
+	// middleware demands its own token on every POST. Defaults to nil: the
+	// handler protects its forms itself. See HostCSRF.
+	HostCSRF *HostCSRF
 	// Logger receives the errors of the log and of the redeliverer, which
 	// pages show only as "internal error". Defaults to slog.Default().
 	Logger *slog.Logger
+}
+
+// HostCSRF hands the CSRF protection of the HTML forms to the host. The
+// forms carry the host's token in the hidden field the host names, and
+// the handler no longer sets its CSRF cookie nor checks its own token on
+// form POSTs: it trusts that the host's CSRF middleware, which must run
+// before the handler on every request it serves, refused each POST
+// without a valid token. The handler still refuses POSTs from other
+// origins (Sec-Fetch-Site and Origin, http.CrossOriginProtection), and
+// the JSON API still demands Content-Type: application/json and an
+// X-Requested-With header.
+//
+// With gorilla/csrf, for example:
+//
+//	logview.Config{Log: execLog, Redeliverer: engine,
+//		HostCSRF: &logview.HostCSRF{Field: "gorilla.csrf.Token", Token: csrf.Token}}
+type HostCSRF struct {
+	// Field is the name of the form field the host's middleware reads the
+	// token from. It must not be the name of a filter parameter (from,
+	// to, ticket, error, trigger, status, limit, cursor, max). Empty when
+	// the host's check needs no field in the form (it checks, say, the
+	// Origin or a SameSite cookie); then Token must be nil too.
+	Field string
+	// Token returns the host's CSRF token for r, the request of the page
+	// that shows a form, such as gorilla/csrf's csrf.Token. Required when
+	// Field is set.
+	Token func(r *http.Request) string
 }
 
 // errConfig is wrapped by every error New returns.
@@ -87,8 +120,9 @@ var errConfig = errors.New("logview: invalid config")
 //
 // Every link the handler writes is relative, so it works under any
 // prefix. New returns an error when cfg.Log is nil, cfg.BulkLimit is
-// negative or above MaxBulkLimit, or cfg.CSRFKey is shorter than
-// MinCSRFKey.
+// negative or above MaxBulkLimit, cfg.CSRFKey is shorter than
+// MinCSRFKey, or cfg.HostCSRF has a Field without a Token (or the other
+// way round) or a Field named like a filter parameter.
 func New(cfg Config) (http.Handler, error) {
 	if cfg.Log == nil {
 		return nil, fmt.Errorf("%w: Log is required", errConfig)
@@ -121,8 +155,31 @@ func New(cfg Config) (http.Handler, error) {
 	default:
 		key = append([]byte(nil), key...)
 	}
+	if err := cfg.HostCSRF.check(); err != nil {
+		return nil, err
+	}
+	if cfg.HostCSRF != nil {
+		host := *cfg.HostCSRF // later changes by the caller do not reach the handler
+		cfg.HostCSRF = &host
+	}
 	if cfg.ReadOnly {
 		cfg.Redeliverer = nil
 	}
 	return newHandler(cfg, key), nil
+}
+
+// check returns an error wrapping errConfig when c, which may be nil, is
+// not usable.
+func (c *HostCSRF) check() error {
+	switch {
+	case c == nil:
+		return nil
+	case c.Field == "" && c.Token != nil:
+		return fmt.Errorf("%w: HostCSRF.Token is set but HostCSRF.Field, the form field it fills, is empty", errConfig)
+	case c.Field != "" && c.Token == nil:
+		return fmt.Errorf("%w: HostCSRF.Field is %q but HostCSRF.Token, which fills it, is nil", errConfig, c.Field)
+	case apiParams[c.Field] || c.Field == paramLimit:
+		return fmt.Errorf("%w: HostCSRF.Field %q is the name of a filter parameter", errConfig, c.Field)
+	}
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 // handler, cannot forge one, and a token taken from one browser is useless
 // in another. The handler also refuses cross-origin browser POSTs by their
 // Sec-Fetch-Site and Origin headers (http.CrossOriginProtection).
+// Config.HostCSRF replaces the token and its cookie with the host's own
+// protection; the cross-origin check stays.
 const (
 	csrfCookie = "logview_csrf"
 	csrfField  = "csrf_token"
@@ -50,6 +52,29 @@ func (h *handler) csrfFor(w http.ResponseWriter, r *http.Request) string {
 		SameSite: http.SameSiteStrictMode,
 	})
 	return h.csrfToken(nonce)
+}
+
+// formToken returns the name and value of the CSRF field of the forms
+// of a page for r: the host's with Config.HostCSRF (no field when it
+// names none), the handler's own otherwise.
+func (h *handler) formToken(w http.ResponseWriter, r *http.Request) (field, token string) {
+	if host := h.cfg.HostCSRF; host != nil {
+		if host.Field == "" {
+			return "", ""
+		}
+		return host.Field, host.Token(r)
+	}
+	return csrfField, h.csrfFor(w, r)
+}
+
+// validFormToken reports whether the parsed form of the POST r carries
+// the CSRF token of its browser. With Config.HostCSRF the host's
+// middleware, which runs before the handler, has checked it.
+func (h *handler) validFormToken(r *http.Request) bool {
+	if h.cfg.HostCSRF != nil {
+		return true
+	}
+	return h.validCSRF(r, r.PostForm.Get(csrfField))
 }
 
 // validCSRF reports whether token is the token of the nonce cookie of r.

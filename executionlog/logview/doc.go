@@ -84,7 +84,13 @@
 // origin can send neither without a CORS preflight, which the handler
 // never approves, so an admin's browser cannot be made to post them. All
 // POSTs from another origin, detected by the Sec-Fetch-Site and Origin
-// headers, are refused as well (http.CrossOriginProtection). In ReadOnly
+// headers, are refused as well (http.CrossOriginProtection).
+//
+// A host whose middleware demands its own CSRF token on every POST sets
+// Config.HostCSRF: the forms then carry the host's token in the field the
+// host names, and the handler leaves checking it to the host's
+// middleware, which must run before the handler. The cross-origin refusal
+// and the JSON API's rules stay. In ReadOnly
 // mode, or without a Redeliverer, the redeliver buttons are hidden and the
 // POSTs are refused with 403.
 //

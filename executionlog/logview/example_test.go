@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -88,4 +89,51 @@ func ExampleNew() {
 	// without credentials: 401
 	// the page: 200 text/html; charset=utf-8
 	// ticket 1042 failed: 400 receiver answered 400 Bad Request
+}
+
+// engineStandIn stands for the *tickethooks.Engine a host passes as
+// Config.Redeliverer.
+type engineStandIn struct{ log executionlog.Log }
+
+func (e engineStandIn) Redeliver(ctx context.Context, id string) error {
+	return e.log.Redeliver(ctx, id, time.Now())
+}
+
+func (e engineStandIn) RedeliverMatching(context.Context, executionlog.Filter, int) (int, error) {
+	return 0, nil
+}
+
+// A host whose middleware demands its own CSRF token on every POST, as
+// gorilla/csrf does, gives the page's forms its token with HostCSRF. The
+// middleware must wrap the handler and refuse POSTs without the token.
+func ExampleHostCSRF() {
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	created := time.Date(2026, time.March, 14, 12, 0, 0, 0, time.UTC)
+	id := executionlog.NewID(created)
+	_ = log.Add(context.Background(), []*executionlog.Entry{{
+		ID: id, TriggerID: "resolved", TicketID: 1042, Event: "updated", URL: "https://erp.example.com/hooks",
+		Status: executionlog.StatusFailed, CreatedAt: created, UpdatedAt: created,
+	}})
+
+	// hostToken stands for the host's token of the request's session,
+	// such as gorilla/csrf's csrf.Token.
+	hostToken := func(r *http.Request) string { return "token-of-the-session" }
+	view, err := logview.New(logview.Config{Log: log, Redeliverer: engineStandIn{log},
+		HostCSRF: &logview.HostCSRF{Field: "authenticity_token", Token: hostToken}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	view.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/entries/"+id, nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if strings.Contains(line, `type="hidden"`) {
+			fmt.Print(line)
+		}
+	}
+	fmt.Println("cookies set by the page:", len(rec.Result().Cookies()))
+	// Output:
+	// <input type="hidden" name="authenticity_token" value="token-of-the-session">
+	// cookies set by the page: 0
 }

@@ -147,6 +147,13 @@ type server struct {
 // newServer mounts the handler of cfg, with the test clock, under prefix.
 func newServer(t *testing.T, cfg logview.Config) *server {
 	t.Helper()
+	return newWrappedServer(t, cfg, nil)
+}
+
+// newWrappedServer mounts the handler of cfg, with the test clock, under
+// prefix behind the host middleware wrap, if any.
+func newWrappedServer(t *testing.T, cfg logview.Config, wrap func(http.Handler) http.Handler) *server {
+	t.Helper()
 	if cfg.Now == nil {
 		cfg.Now = now
 	}
@@ -156,7 +163,11 @@ func newServer(t *testing.T, cfg logview.Config) *server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
-	srv := httptest.NewServer(mux)
+	var root http.Handler = mux
+	if wrap != nil {
+		root = wrap(mux)
+	}
+	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	return &server{Server: srv, client: &http.Client{

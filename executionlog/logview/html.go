@@ -43,8 +43,9 @@ type page struct {
 	Root template.URL
 	// CanRedeliver says whether redelivery buttons are shown.
 	CanRedeliver bool
-	// CSRF is the form token, set when CanRedeliver.
-	CSRF string
+	// CSRFField names the form field of the CSRF token; CSRF is the
+	// token, set when CanRedeliver.
+	CSRFField, CSRF string
 }
 
 // page returns the common part of a page at root.
@@ -57,7 +58,7 @@ func (h *handler) page(root template.URL) page {
 func (h *handler) formPage(w http.ResponseWriter, r *http.Request, root template.URL) page {
 	p := h.page(root)
 	if p.CanRedeliver {
-		p.CSRF = h.csrfFor(w, r)
+		p.CSRFField, p.CSRF = h.formToken(w, r)
 	}
 	return p
 }
@@ -442,7 +443,7 @@ func (h *handler) checkForm(w http.ResponseWriter, r *http.Request) bool {
 		h.fail(w, r, http.StatusBadRequest, "the form could not be read")
 		return false
 	}
-	if !h.validCSRF(r, r.PostForm.Get(csrfField)) {
+	if !h.validFormToken(r) {
 		h.fail(w, r, http.StatusForbidden, "the form's security token is missing or out of date: reload the page and try again")
 		return false
 	}

@@ -240,6 +240,11 @@ func TestNewConfig(t *testing.T) {
 		{"MaxBulkLimit", logview.Config{Log: log, BulkLimit: logview.MaxBulkLimit}, true},
 		{"ShortKey", logview.Config{Log: log, CSRFKey: []byte("short")}, false},
 		{"Key", logview.Config{Log: log, CSRFKey: []byte("0123456789abcdef")}, true},
+		{"HostCSRF", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "gorilla.csrf.Token", Token: hostToken}}, true},
+		{"HostCSRFWithoutField", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{}}, true},
+		{"HostCSRFFieldWithoutToken", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "csrf_token"}}, false},
+		{"HostCSRFTokenWithoutField", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Token: hostToken}}, false},
+		{"HostCSRFFieldIsFilter", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "error", Token: hostToken}}, false},
 	}
 	for _, tc := range tests {
 		h, err := logview.New(tc.cfg)

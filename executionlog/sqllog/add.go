@@ -28,22 +28,11 @@ const (
 	insertBytes = 4 << 20
 )
 
-// Add stores new entries in one transaction, all or none. Each entry must
-// have an ID that is not in the log yet, a CreatedAt, a defined Status and
-// a SeriesStart within 0..len(Attempts) and a valid ChangeKey. Pending
-// entries join the queue; entries added succeeded or failed (records of
-// sends made outside the queue, such as test sends) are stored with their
-// attempts, searchable by error text, and no NextAttemptAt. Attempts are
-// stored for every status, numbered from 1; LeaseOwner, LeaseUntil and
-// Note are ignored. Times are stored in UTC with microsecond precision.
-//
-// An entry whose ChangeKey, TriggerID and ActionIndex match a stored
-// entry's, or an earlier entry's of the call, is skipped and its
-// DuplicateOf set, as executionlog.Log.Add describes. A unique index on
-// the three columns makes the check atomic: an insert that meets a key
-// another transaction is writing waits for that transaction and is
-// skipped if it commits. Prune forgets the keys of the entries it
-// deletes.
+// Add implements executionlog.Log.Add, in one transaction. A unique
+// index on (change_key, trigger_id, action_index) makes the change-key
+// check atomic: an insert that meets a key another transaction is writing
+// waits for that transaction and is skipped if it commits. Prune forgets
+// the keys of the entries it deletes.
 //
 // Concurrent Add and Update calls share transactions (see "Group commit"
 // in the package documentation); each Add still stores all of its entries
@@ -92,10 +81,8 @@ func addError(n int, cause error) error {
 	return fmt.Errorf("sqllog: add %d entries: %w", n, cause)
 }
 
-// AddTx stores new entries like Add, inside tx: they become
-// visible when the caller commits tx and vanish if it rolls back, together
-// with the caller's own writes (the transactional outbox). tx must belong
-// to the log's database. AddTx neither commits nor rolls back tx; after an
+// AddTx implements executionlog.TxAdder: it stores new entries like Add,
+// inside tx. tx must belong to the log's database. AddTx neither commits nor rolls back tx; after an
 // error the caller should roll it back, since some rows may have been
 // written.
 //

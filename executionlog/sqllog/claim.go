@@ -17,18 +17,10 @@ import (
 // claim time twice.
 const dueCondition = "status = 'pending' AND next_attempt_at <= ? AND (lease_owner IS NULL OR lease_until <= ?)"
 
-// Claim leases up to c.Limit due pending entries to c.Owner, ordered by
-// NextAttemptAt and then ID, and returns them with their attempts and the
-// lease set. An entry is due when its NextAttemptAt is not after c.Now and
-// it has no lease, or its lease ended at or before c.Now.
-//
-// On PostgreSQL and MySQL/MariaDB, engines claiming at the same time skip
+// Claim implements executionlog.Log.Claim. On PostgreSQL and MySQL/MariaDB, engines claiming at the same time skip
 // each other's locked rows (FOR UPDATE SKIP LOCKED): each entry goes to
 // exactly one of them and none waits for another. On SQLite the claim is
 // one write statement, serialized with every other writer.
-//
-// Claim returns an error when c.Owner is empty or c.Lease is not positive,
-// and no entries when c.Limit is not positive.
 func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -80,11 +72,7 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 	return l.scanEntries(rows)
 }
 
-// Update records the outcome of work on a claimed entry: it appends
-// u.Attempt when it is not nil, sets the status, sets NextAttemptAt (zero
-// for a final state), clears the lease and sets UpdatedAt to u.Now,
-// atomically. The attempt is numbered after the attempts recorded so far,
-// whatever its Number.
+// Update implements executionlog.Log.Update, atomically.
 //
 // Concurrent Update calls (and, on SQLite, Add calls) are written
 // together, in one transaction, or on PostgreSQL in one statement (see
@@ -94,10 +82,8 @@ func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, 
 // transaction.
 //
 // The lease is checked by the same statement that changes the entry, so
-// two engines can never both record an outcome. Update returns an error
-// wrapping executionlog.ErrNotFound for an unknown id (without a query
-// for an id that executionlog.CheckID refuses), executionlog.ErrLeaseLost when the entry is not pending or u.Owner does
-// not hold its lease, and an error when u.Status is not a defined state.
+// two engines can never both record an outcome. An id that
+// executionlog.CheckID refuses is not found without a query.
 func (l *Log) Update(ctx context.Context, u executionlog.Update) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -226,15 +212,11 @@ func (l *Log) changeIn(ctx context.Context, q queryer, set string, args []any, i
 	return true, nil
 }
 
-// RecordAttempt appends a, an attempt made under a lease that has since
-// been lost, to the attempts of the entry id, numbered after them, makes
-// its error searchable and sets UpdatedAt to now, in one statement on
-// PostgreSQL and one transaction elsewhere. It leaves the status, the
-// lease, NextAttemptAt, SeriesStart and Note as they are. Like Update, it
-// locks the entry's row before it numbers the attempt, so a concurrent
-// Update by the lease holder is numbered before or after it, never the
-// same. It returns an error wrapping executionlog.ErrNotFound for an
-// unknown id.
+// RecordAttempt implements executionlog.AttemptRecorder.RecordAttempt,
+// in one statement on PostgreSQL and one transaction elsewhere. Like
+// Update, it locks the entry's row before it numbers the attempt, so a
+// concurrent Update by the lease holder is numbered before or after it,
+// never the same.
 func (l *Log) RecordAttempt(ctx context.Context, id string, a executionlog.Attempt, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -39,12 +39,10 @@
 //
 // SQLite runs one writer at a time; writers that collide wait in its busy
 // handler, which sleeps. With many workers, db.SetMaxOpenConns(1) queues
-// them in database/sql instead and delivers faster: with 64 workers, about
-// 8,000 deliveries/s against 6,700 without the cap (group commit, below,
-// already keeps the writers few; without it, 1,700 against 44). With a
-// single connection, a transaction of the application holds it until it
-// ends, so do not call the engine outside that transaction while it is
-// open.
+// them in database/sql instead and delivers faster (BENCHMARKS.md, "SQL
+// log", has the figures). With a single connection, a transaction of the
+// application holds it until it ends, so do not call the engine outside
+// that transaction while it is open.
 //
 // PostgreSQL 13 or later, with github.com/jackc/pgx/v5/stdlib (driver
 // "pgx"): any DSN; the tables are created in the first schema of the
@@ -165,10 +163,8 @@
 //     connections together: keep db.SetMaxIdleConns as high as
 //     db.SetMaxOpenConns, or database/sql (which keeps 2 idle connections
 //     by default) closes the extra ones and opens new ones at the next
-//     burst. Measured on PostgreSQL with 64 goroutines that each add,
-//     claim and update for themselves: 0.3x the throughput of plain
-//     statements with 2 idle connections, about 1.5x with 16. The engine
-//     claims from one goroutine and is not hit.
+//     burst, which costs more than grouping saves (BENCHMARKS.md, "SQL
+//     log"). The engine claims from one goroutine and is not hit.
 //
 // The log starts no background goroutine: a batch is written by one of
 // its callers.
@@ -198,36 +194,33 @@
 // Filter.ErrorText matches case-insensitively, with Unicode case folding
 // in every dialect, because error_text and the search text are both
 // lower-cased in Go before the database compares them; % and _ in the
-// search text are literal. Measured on a million entries (one attempt
-// each, a fifth of them failed), a page of 50 newest-first:
+// search text are literal. What serves a page of the search, newest first
+// (BENCHMARKS.md, "SQL log", has the times on a million entries):
 //
 //   - PostgreSQL: a pg_trgm GIN index on error_text serves the LIKE
-//     search: 3.5 ms when nothing matches, 10 ms for a rare error, under
-//     1 ms for a common one. Migrate creates the extension and the index
-//     when the role may (pg_trgm is a trusted extension from PostgreSQL
-//     13: a database owner may create it); when it may not, Migrate
-//     succeeds, search runs without the index (a parallel scan, about
-//     120 ms), and every later Migrate tries again. Building the index on
+//     search. Migrate creates the extension and the index when the role
+//     may (pg_trgm is a trusted extension from PostgreSQL 13: a database
+//     owner may create it); when it may not, Migrate succeeds, search runs
+//     without the index (a parallel scan of the entries), and every later
+//     Migrate tries again. Building the index on
 //     a large log blocks writes while it runs; to avoid that, create it
 //     first with CREATE INDEX CONCURRENTLY <prefix>entries_error_idx ON
 //     <prefix>entries USING gin (error_text gin_trgm_ops).
 //   - SQLite: a partial index of the entries with an error (created_at,
 //     id, error_text; schema version 2) is scanned newest first, the LIKE
 //     tested on the index, and the table read only for matches, until
-//     the page is full: under 1 ms for a common error, 13 ms for a rare
-//     one, 27 ms when nothing matches (200 ms and 450 ms scanning every
-//     entry, before the index).
+//     the page is full, so a search never reads the entries without an
+//     error.
 //   - MySQL/MariaDB: no index serves a substring search (FULLTEXT matches
 //     words, and MariaDB has no n-gram parser), so LIKE scans the entries
 //     in the range the other filters select, newest first, and stops at
-//     the end of the page: about 1 ms for a common error, 0.65 s for a
-//     rare one and 1.5 s when nothing matches, on MariaDB 10.11 with its
-//     default 128 MiB buffer pool. Narrow the search with a time range,
+//     the end of the page: quick for a common error, a scan of the whole
+//     range for a rare one or none. Narrow the search with a time range,
 //     a ticket, a trigger or a status to keep it fast.
 //
 // In every dialect, the other filters (time range, ticket, trigger,
 // status) and paging use B-tree indexes that end in (created_at, id), so
-// a page costs about a millisecond at any depth of the log.
+// a page costs the same at any depth of the log.
 //
 // # Limits
 //

@@ -12,9 +12,8 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 )
 
-// Get returns the entry with the given id and its attempts, or an error
-// wrapping executionlog.ErrNotFound, without a query for an id that
-// executionlog.CheckID refuses.
+// Get implements executionlog.Log.Get. An id that executionlog.CheckID
+// refuses is not found without a query.
 func (l *Log) Get(ctx context.Context, id string) (executionlog.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return executionlog.Entry{}, err
@@ -36,15 +35,11 @@ func (l *Log) Get(ctx context.Context, id string) (executionlog.Entry, error) {
 	return out[0], nil
 }
 
-// Query returns the entries matching f with their attempts, newest first
-// by (CreatedAt, ID), one page at a time: a keyset page over the
+// Query implements executionlog.Log.Query with a keyset page over the
 // (created_at, id) order, so a page costs the same however deep it is.
-// It returns an error wrapping executionlog.ErrInvalidFilter when f is
-// malformed (see executionlog.Filter.Normalize).
-//
-// f.ErrorText is matched, case-insensitively, against error_text: the
-// lower-cased errors of the entry's attempts. See the package
-// documentation for the index each dialect uses.
+// f.ErrorText is matched against error_text, the lower-cased errors of
+// the entry's attempts; "Error search" in the package documentation says
+// which index serves it in each dialect.
 func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return executionlog.Page{}, err

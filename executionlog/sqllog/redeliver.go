@@ -9,13 +9,9 @@ import (
 	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
-// Redeliver puts the finished entry with the given id back in the queue:
-// pending, due at now, with series_start set to its attempt count, which
-// it keeps, the lease and note cleared and updated_at set to now. One
-// UPDATE ... WHERE id = ? AND status IN ('succeeded', 'failed') does it,
-// so of several concurrent calls on one entry exactly one succeeds. It
-// returns an error wrapping executionlog.ErrNotFound for an unknown id and
-// executionlog.ErrNotFinished for a pending entry.
+// Redeliver implements executionlog.Log.Redeliver with one UPDATE ...
+// WHERE id = ? AND status IN ('succeeded', 'failed'), so of several
+// concurrent calls on one entry exactly one succeeds.
 func (l *Log) Redeliver(ctx context.Context, id string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
