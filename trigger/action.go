@@ -29,6 +29,12 @@ type Action struct {
 	Type string
 	// URL is the absolute http or https URL a webhook action POSTs to.
 	URL string
+	// SecretURL marks the whole URL of a webhook action as secret, for
+	// receivers that take a credential in the path (a Slack-style
+	// https://hooks.example.com/services/T0/B0/XXXX). The engine still
+	// POSTs to URL, read from the trigger at each attempt, but shows and
+	// stores only its scheme and host.
+	SecretURL bool
 	// Headers are the extra request headers of a webhook action, as the
 	// definition wrote them. Nil when there are none.
 	Headers map[string]string
@@ -54,14 +60,18 @@ type Action struct {
 //
 //	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"],
 //	 "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
+//	{"type": "webhook", "url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true}
 //	{"type": "note", "text": "Ticket data sent to the billing system"}
 //	{"type": "<registered type>", ...any keys...}
 //
 // For a registered type, decoding keeps the whole JSON object in Params and
 // encoding writes Params back.
 type ActionDefinition struct {
-	Type          string            `json:"type"`
-	URL           string            `json:"url,omitempty"`
+	Type string `json:"type"`
+	URL  string `json:"url,omitempty"`
+	// SecretURL ("secret_url") marks the whole URL of a webhook action as
+	// secret: see Action.SecretURL. It applies only to webhook actions.
+	SecretURL     bool              `json:"secret_url,omitempty"`
 	Headers       map[string]string `json:"headers,omitempty"`
 	SecretHeaders []string          `json:"secret_headers,omitempty"`
 	Secrets       []string          `json:"secrets,omitempty"`
@@ -127,7 +137,7 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 			key string
 			set bool
 		}{
-			{"url", def.URL != ""}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
+			{"url", def.URL != ""}, {"secret_url", def.SecretURL}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
 			{"secrets", def.Secrets != nil}, {"text", def.Text != ""}, {"params", def.Params != nil},
 		} {
 			if k.set && !slices.Contains(applies, k.key) {
@@ -139,12 +149,12 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 	case def.Type == "":
 		return Action{}, []error{errors.New("type is required")}
 	case def.Type == ActionWebhook:
-		notFor("a webhook action", "url", "headers", "secret_headers", "secrets")
+		notFor("a webhook action", "url", "secret_url", "headers", "secret_headers", "secrets")
 		u, uerrs := checkURL(def.URL, o)
 		errs = append(errs, uerrs...)
 		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
 		errs = append(errs, checkSecrets(def.Secrets)...)
-		a := Action{Type: ActionWebhook, URL: u}
+		a := Action{Type: ActionWebhook, URL: u, SecretURL: def.SecretURL}
 		if len(def.Headers) > 0 {
 			a.Headers = maps.Clone(def.Headers)
 		}
