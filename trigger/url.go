@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -18,12 +19,17 @@ import (
 // it for a webhook URL to name localhost.
 var loopbackV4 = netip.MustParsePrefix("127.0.0.0/8")
 
-// checkURL validates a webhook URL and returns it as written: an absolute
-// http or https URL with a host and without credentials, https only when
-// o.requireHTTPS. Error messages show the URL with any password hidden.
+// checkURL validates a webhook URL and returns it as written: at most
+// MaxURLBytes of valid UTF-8, an absolute http or https URL with a host
+// and without credentials, https only when o.requireHTTPS. Error messages show the URL with any password hidden.
 func checkURL(raw string, o *options) (string, []error) {
-	if raw == "" {
+	switch {
+	case raw == "":
 		return "", []error{errors.New("url is required")}
+	case len(raw) > MaxURLBytes:
+		return "", []error{fmt.Errorf("url is %d bytes long; the limit is %d", len(raw), MaxURLBytes)}
+	case !utf8.ValidString(raw):
+		return "", []error{errors.New("url must be valid UTF-8")}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {

@@ -57,8 +57,8 @@ func TestParseErrors(t *testing.T) {
 			`trigger #0: id: is required`}},
 		{"id of wrong type", def(`{"id": 5, ` + noteAction + `}`), []string{
 			`trigger #0: id: must be a JSON string`}},
-		{"id too long", def(`{"id": "` + strings.Repeat("x", 257) + `", ` + noteAction + `}`), []string{
-			`trigger #0: id: is 257 bytes long; the limit is 256`}},
+		{"id too long", def(`{"id": "` + strings.Repeat("x", 256) + `", ` + noteAction + `}`), []string{
+			`trigger #0: id: is 256 bytes long; the limit is 255`}},
 		{"id with control character", def(`{"id": "a\nb", ` + noteAction + `}`), []string{
 			`trigger #0: id: must be UTF-8 text without control characters`}},
 		{"duplicate id", def(
