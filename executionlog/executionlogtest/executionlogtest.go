@@ -32,6 +32,7 @@ func Run(t *testing.T, newLog func(t *testing.T) executionlog.Log) {
 		{"Query", queryTests},
 		{"Concurrency", concurrencyTests},
 		{"Context", contextTests},
+		{"Storable", storableTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
