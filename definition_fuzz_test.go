@@ -122,62 +122,112 @@ var fuzzOptions = &trigger.Options{
 // ticket: what is stored (the trigger's id and name, each webhook
 // action's URL and headers) does not depend on them.
 func FuzzDefinitionStored(f *testing.F) {
-	f.Add(definitionAtTheCaps())
 	f.Add([]byte(`[{"id": "resolved-urgent", "name": "Resolved urgent tickets", "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
 		"actions": [{"type": "webhook", "url": "https://example.com/hooks/tickets", "headers": {"Authorization": "Bearer abc", "X-Tenant": "acme"}, "secret_headers": ["X-Tenant"]},
 		            {"type": "note", "text": "sent"}, {"type": "webhook", "url": "https://example.com/b", "secret_url": true}]}]`))
 	f.Add([]byte(`[{"id": "a%_'\"\\", "name": "\u202e\udbff\udfff é", "actions": [{"type": "webhook", "url": "http://①②⑦.⓪.⓪.①:8080/p?q=%&x=_"}]},
 		{"id": "b", "actions": [{"type": "custom", "k": "\u0000"}, {"type": "webhook", "url": "https://[::1]/", "headers": {"X-Empty": ""}}]}]`))
 	f.Add([]byte(`[{"id": "n", "name": "a\u0000b", "actions": [{"type": "webhook", "url": "https://example.com/"}]}]`))
-	f.Add([]byte(`[{"id": "long", "name": "` + strings.Repeat("\u00e9", 40000) + `", "actions": [{"type": "webhook", "url": "https://example.com/"}]}]`))
-
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.TempDir(), "log.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		f.Fatalf("sql.Open: %v", err)
-	}
-	f.Cleanup(func() { db.Close() })
-	sqlite, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
-	if err != nil {
-		f.Fatalf("sqllog.New: %v", err)
-	}
-	if err := sqlite.Migrate(context.Background()); err != nil {
-		f.Fatalf("Migrate: %v", err)
-	}
-
+	sqlite := openSQLiteLog(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := trigger.Parse(data, fuzzOptions)
-		if err != nil {
-			if testing.Verbose() {
-				t.Logf("not loaded: %s", textcut.Cut(err.Error(), 1000))
-			}
-			return
-		}
-		set = unconditional(t, set)
-		tee := &teeLog{Log: executionlog.NewMemory(executionlog.MemoryOptions{}), also: sqlite}
-		engine, err := tickethooks.New(tickethooks.Config{
-			Triggers: trigger.NewStore(set),
-			Log:      tee,
-			Sender:   refuseSender{},
-			Notes:    tickethooks.NoteWriterFunc(func(context.Context, tickethooks.ActionCall, string) error { return nil }),
-			Actions: map[string]tickethooks.ActionHandler{
-				"custom": tickethooks.ActionHandlerFunc(func(context.Context, tickethooks.ActionCall) error { return nil }),
-			},
-			Logger: slog.New(slog.DiscardHandler),
-			Now:    func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		})
-		if err != nil {
-			t.Fatalf("New: %v", err)
-		}
-		ticket := &payload.Ticket{Id: 7, Subject: "Impressora não liga", Status: "New"}
-		fireErr := engine.OnTicketChange(context.Background(), nil, ticket)
-		if err := engine.Close(context.Background()); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if fireErr != nil {
-			t.Fatalf("OnTicketChange: %s\ndefinitions: %q", textcut.Cut(fireErr.Error(), 1000), textcut.Cut(string(data), 1000))
-		}
-		checkStored(t, set, tee)
+		fireAndCheckStored(t, sqlite, data)
 	})
+}
+
+// TestDefinitionStored runs FuzzDefinitionStored's check on definitions
+// too large to fuzz from: one at every cap, and ones over them.
+func TestDefinitionStored(t *testing.T) {
+	t.Parallel()
+	sqlite := openSQLiteLog(t)
+	tests := []struct {
+		name   string
+		in     []byte
+		loaded bool
+	}{
+		{"at the caps", definitionAtTheCaps(), true},
+		{"name with NUL", []byte(`[{"id": "n", "name": "a\u0000b", "actions": [{"type": "webhook", "url": "https://example.com/"}]}]`), false},
+		{"name of 80,000 bytes", []byte(`[{"id": "long", "name": "` + strings.Repeat("\u00e9", 40000) + `", "actions": [{"type": "webhook", "url": "https://example.com/"}]}]`), false},
+		{"URL of 70,000 bytes", []byte(`[{"id": "long", "actions": [{"type": "webhook", "url": "https://example.com/` + strings.Repeat("p", 70000) + `"}]}]`), false},
+		{"header values of 1 MiB", []byte(`[{"id": "big", "actions": [{"type": "webhook", "url": "https://example.com/", "headers": ` + headersOf(128, 8192) + `}]}]`), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fireAndCheckStored(t, sqlite, tt.in); got != tt.loaded {
+				t.Errorf("loaded = %t, want %t", got, tt.loaded)
+			}
+		})
+	}
+}
+
+// headersOf returns a JSON object of n headers with values of size bytes.
+func headersOf(n, size int) string {
+	h := make(map[string]string, n)
+	for i := range n {
+		h[fmt.Sprintf("X-H%d", i)] = strings.Repeat("v", size)
+	}
+	data, err := json.Marshal(h)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}
+
+// openSQLiteLog returns a migrated SQLite log in a temporary file.
+func openSQLiteLog(tb testing.TB) *sqllog.Log {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "log.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		tb.Fatalf("sql.Open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	l, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
+	if err != nil {
+		tb.Fatalf("sqllog.New: %v", err)
+	}
+	if err := l.Migrate(context.Background()); err != nil {
+		tb.Fatalf("Migrate: %v", err)
+	}
+	return l
+}
+
+// fireAndCheckStored loads the definitions in data and, when they load,
+// fires them on a created ticket and checks what the engine stores. It
+// reports whether they loaded.
+func fireAndCheckStored(t *testing.T, sqlite executionlog.Log, data []byte) bool {
+	t.Helper()
+	set, err := trigger.Parse(data, fuzzOptions)
+	if err != nil {
+		if testing.Verbose() {
+			t.Logf("not loaded: %s", textcut.Cut(err.Error(), 1000))
+		}
+		return false
+	}
+	set = unconditional(t, set)
+	tee := &teeLog{Log: executionlog.NewMemory(executionlog.MemoryOptions{}), also: sqlite}
+	engine, err := tickethooks.New(tickethooks.Config{
+		Triggers: trigger.NewStore(set),
+		Log:      tee,
+		Sender:   refuseSender{},
+		Notes:    tickethooks.NoteWriterFunc(func(context.Context, tickethooks.ActionCall, string) error { return nil }),
+		Actions: map[string]tickethooks.ActionHandler{
+			"custom": tickethooks.ActionHandlerFunc(func(context.Context, tickethooks.ActionCall) error { return nil }),
+		},
+		Logger: slog.New(slog.DiscardHandler),
+		Now:    func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ticket := &payload.Ticket{Id: 7, Subject: "Impressora não liga", Status: "New"}
+	fireErr := engine.OnTicketChange(context.Background(), nil, ticket)
+	if err := engine.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if fireErr != nil {
+		t.Fatalf("OnTicketChange: %s\ndefinitions: %q", textcut.Cut(fireErr.Error(), 1000), textcut.Cut(string(data), 1000))
+	}
+	checkStored(t, set, tee)
+	return true
 }
 
 // unconditional returns set with every trigger enabled, on every change,
