@@ -97,7 +97,7 @@ func definitionAtTheCaps() []byte {
 		Name: fuzzFill(trigger.MaxNameBytes),
 		Actions: []trigger.ActionDefinition{
 			{Type: trigger.ActionNote, Text: "a note\n\t" + fuzzFill(trigger.MaxNoteBytes-9)},
-			{Type: trigger.ActionWebhook, URL: url, Headers: headers, SecretHeaders: []string{"X-00-%_'`|~!#$&*+.^"}},
+			{Type: trigger.ActionWebhook, URL: url, Headers: headers, SecretHeaders: []string{"X-01-%_'`|~!#$&*+.^"}},
 		},
 	}})
 	if err != nil {
@@ -201,7 +201,7 @@ func headersOf(n, size int) string {
 // openSQLiteLog returns a migrated SQLite log in a temporary file.
 func openSQLiteLog(tb testing.TB) *sqllog.Log {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "log.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "log.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
 	if err != nil {
 		tb.Fatalf("sql.Open: %v", err)
 	}
@@ -246,8 +246,9 @@ func fireAndCheckSet(t *testing.T, sqlite executionlog.Log, set *trigger.Set) {
 		Actions: map[string]tickethooks.ActionHandler{
 			"custom": tickethooks.ActionHandlerFunc(func(context.Context, tickethooks.ActionCall) error { return nil }),
 		},
-		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Workers: 1,
+		Logger:  slog.New(slog.DiscardHandler),
+		Now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
