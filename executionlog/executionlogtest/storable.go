@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
 // The largest values of the entry fields that a trigger definition fills,
@@ -68,11 +69,7 @@ const nasty = "Aé e\u0301 a\u0308\u0323 \u4e2d\u6587 \U0001F600 \U0001F469\u200
 // boundary, padded with "x".
 func fill(n int) string {
 	s := strings.Repeat(nasty, n/len(nasty)+1)
-	cut := n
-	for cut > 0 && cut < len(s) && s[cut]&0xc0 == 0x80 { // not the start of a rune
-		cut--
-	}
-	s = s[:cut]
+	s = s[:textcut.Boundary(s, n)]
 	return s + strings.Repeat("x", n-len(s))
 }
 
