@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/internal/httpheader"
 	"github.com/tickethooks/tickethooks/internal/textcut"
@@ -29,6 +30,12 @@ type Action struct {
 	Type string
 	// URL is the absolute http or https URL a webhook action POSTs to.
 	URL string
+	// SecretURL marks the whole URL of a webhook action as secret, for
+	// receivers that take a credential in the path (a Slack-style
+	// https://hooks.example.com/services/T0/B0/XXXX). The engine still
+	// POSTs to URL, read from the trigger at each attempt, but shows and
+	// stores only its scheme and host.
+	SecretURL bool
 	// Headers are the extra request headers of a webhook action, as the
 	// definition wrote them. Nil when there are none.
 	Headers map[string]string
@@ -54,14 +61,18 @@ type Action struct {
 //
 //	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"],
 //	 "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
+//	{"type": "webhook", "url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true}
 //	{"type": "note", "text": "Ticket data sent to the billing system"}
 //	{"type": "<registered type>", ...any keys...}
 //
 // For a registered type, decoding keeps the whole JSON object in Params and
 // encoding writes Params back.
 type ActionDefinition struct {
-	Type          string            `json:"type"`
-	URL           string            `json:"url,omitempty"`
+	Type string `json:"type"`
+	URL  string `json:"url,omitempty"`
+	// SecretURL ("secret_url") marks the whole URL of a webhook action as
+	// secret: see Action.SecretURL. It applies only to webhook actions.
+	SecretURL     bool              `json:"secret_url,omitempty"`
 	Headers       map[string]string `json:"headers,omitempty"`
 	SecretHeaders []string          `json:"secret_headers,omitempty"`
 	Secrets       []string          `json:"secrets,omitempty"`
@@ -127,7 +138,7 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 			key string
 			set bool
 		}{
-			{"url", def.URL != ""}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
+			{"url", def.URL != ""}, {"secret_url", def.SecretURL}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
 			{"secrets", def.Secrets != nil}, {"text", def.Text != ""}, {"params", def.Params != nil},
 		} {
 			if k.set && !slices.Contains(applies, k.key) {
@@ -139,12 +150,12 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 	case def.Type == "":
 		return Action{}, []error{errors.New("type is required")}
 	case def.Type == ActionWebhook:
-		notFor("a webhook action", "url", "headers", "secret_headers", "secrets")
+		notFor("a webhook action", "url", "secret_url", "headers", "secret_headers", "secrets")
 		u, uerrs := checkURL(def.URL, o)
 		errs = append(errs, uerrs...)
 		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
 		errs = append(errs, checkSecrets(def.Secrets)...)
-		a := Action{Type: ActionWebhook, URL: u}
+		a := Action{Type: ActionWebhook, URL: u, SecretURL: def.SecretURL}
 		if len(def.Headers) > 0 {
 			a.Headers = maps.Clone(def.Headers)
 		}
@@ -157,8 +168,8 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 		return a, errs
 	case def.Type == ActionNote:
 		notFor("a note action", "text")
-		if strings.TrimSpace(def.Text) == "" {
-			errs = append(errs, errors.New("text is required"))
+		if err := checkNote(def.Text); err != nil {
+			errs = append(errs, err)
 		}
 		return Action{Type: ActionNote, Text: def.Text}, errs
 	case o.actionTypes[def.Type]:
@@ -177,14 +188,24 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 }
 
 // checkHeaders validates a webhook action's headers and secret header
-// names. Error messages never contain header values.
+// names: at most MaxHeaders of each, names that are HTTP tokens of at most
+// MaxHeaderNameBytes, values of UTF-8 text without line breaks or other
+// control characters (tab aside) of at most MaxHeaderValueBytes, and at
+// most MaxHeaderBytes of names and values in all. Error messages never
+// contain header values.
 func checkHeaders(headers map[string]string, secret []string) []error {
 	var errs []error
+	if len(headers) > MaxHeaders {
+		errs = append(errs, fmt.Errorf("headers: has %d headers; the limit is %d", len(headers), MaxHeaders))
+	}
 	names := slices.Sorted(maps.Keys(headers))
 	seen := make(map[string]string, len(names))
+	total := 0
 	for _, name := range names {
-		if !httpheader.ValidName(name) {
-			errs = append(errs, fmt.Errorf("headers: invalid header name %q", textcut.Cut(name, maxQuoted)))
+		value := headers[name]
+		total += len(name) + len(value)
+		if err := checkHeaderName(name); err != nil {
+			errs = append(errs, fmt.Errorf("headers: %w", err))
 			continue
 		}
 		key := strings.ToLower(name)
@@ -193,14 +214,37 @@ func checkHeaders(headers map[string]string, secret []string) []error {
 			continue
 		}
 		seen[key] = name
-		if !httpheader.ValidValue(headers[name]) {
-			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", textcut.Cut(name, maxQuoted)))
+		switch {
+		case len(value) > MaxHeaderValueBytes:
+			errs = append(errs, fmt.Errorf("headers: value of %q is %d bytes long; the limit is %d", name, len(value), MaxHeaderValueBytes))
+		case !httpheader.ValidValue(value):
+			errs = append(errs, fmt.Errorf("headers: value of %q contains a line break or other control character", name))
+		case !utf8.ValidString(value):
+			errs = append(errs, fmt.Errorf("headers: value of %q must be valid UTF-8", name))
 		}
 	}
+	if total > MaxHeaderBytes {
+		errs = append(errs, fmt.Errorf("headers: names and values are %d bytes in all; the limit is %d", total, MaxHeaderBytes))
+	}
+	if len(secret) > MaxHeaders {
+		errs = append(errs, fmt.Errorf("secret_headers: has %d names; the limit is %d", len(secret), MaxHeaders))
+	}
 	for i, name := range secret {
-		if !httpheader.ValidName(name) {
-			errs = append(errs, fmt.Errorf("secret_headers[%d]: invalid header name %q", i, textcut.Cut(name, maxQuoted)))
+		if err := checkHeaderName(name); err != nil {
+			errs = append(errs, fmt.Errorf("secret_headers[%d]: %w", i, err))
 		}
 	}
 	return errs
+}
+
+// checkHeaderName validates a header name: an HTTP token of at most
+// MaxHeaderNameBytes.
+func checkHeaderName(name string) error {
+	switch {
+	case len(name) > MaxHeaderNameBytes:
+		return fmt.Errorf("header name %q is %d bytes long; the limit is %d", textcut.Cut(name, maxQuoted), len(name), MaxHeaderNameBytes)
+	case !httpheader.ValidName(name):
+		return fmt.Errorf("invalid header name %q", textcut.Cut(name, maxQuoted))
+	}
+	return nil
 }

@@ -115,9 +115,9 @@ func build(ds []decoded, o *options) (*Set, error) {
 	return set, nil
 }
 
-// MaxIDLength is the longest trigger id, in bytes. It matches the longest
-// trigger id an execution log filter accepts.
-const MaxIDLength = 256
+// MaxIDLength is the longest trigger id, in bytes: the longest that every
+// execution log stores (MySQL and MariaDB keep it in a VARBINARY(255)).
+const MaxIDLength = 255
 
 // checkID validates a trigger id.
 func checkID(id string) error {
@@ -154,6 +154,11 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 	if !skip["id"] {
 		if err := checkID(def.ID); err != nil {
 			report("id", err)
+		}
+	}
+	if !skip["name"] {
+		if err := checkName(def.Name); err != nil {
+			report("name", err)
 		}
 	}
 	if !skip["type"] && def.Type != "" && def.Type != TypeTicket {

@@ -116,11 +116,15 @@ type Options struct {
 	// the same host). A webhook URL whose host is a literal address that
 	// is loopback, private, link-local (cloud metadata) or otherwise
 	// internal, in any spelling ("127.1", "2130706433",
-	// "[::ffff:127.0.0.1]"), is a validation error unless a prefix of
+	// "[::ffff:127.0.0.1]", and non-ASCII forms such as "①②⑦.⓪.⓪.①",
+	// which are mapped with IDNA (UTS #46) as HTTP clients map them), is
+	// a validation error unless a prefix of
 	// AllowNetworks holds it; an IPv4 prefix also holds the IPv4-mapped
 	// IPv6 forms of its addresses. The host "localhost", and names ending
-	// in ".localhost", are errors unless AllowNetworks holds all of
-	// 127.0.0.0/8. Pass the list given to the engine (and to its sender),
+	// in ".localhost", in any spelling that maps to them
+	// ("ⓛⓞⓒⓐⓛⓗⓞⓢⓣ", or with soft hyphens or zero-width spaces), are
+	// errors unless AllowNetworks holds all of 127.0.0.0/8. A non-ASCII
+	// host that IDNA cannot map is always an error. Pass the list given to the engine (and to its sender),
 	// which checks every address it connects to, host names included.
 	// Defaults to none.
 	AllowNetworks []netip.Prefix

@@ -44,9 +44,18 @@
 // credentials, since URLs are written to the execution log) and may set
 // headers (valid HTTP names; values without line breaks) and list in
 // secret_headers the headers whose values are secret, besides those that
-// are always secret, such as Authorization. "note" needs a text. A host
-// registers its own action types in Options.ActionTypes; their JSON object
-// is kept whole in Action.Params.
+// are always secret, such as Authorization; "secret_url": true marks the
+// whole URL secret, for receivers that take a token in the path. "note"
+// needs a text. A host registers its own action types in
+// Options.ActionTypes; their JSON object is kept whole in Action.Params.
+//
+// Everything a webhook action writes to the execution log is checked when
+// the trigger loads, so that a trigger that loads can always be logged, on
+// every database: ids and names are UTF-8 text without control characters
+// (MaxIDLength, MaxNameBytes), URLs valid UTF-8 (MaxURLBytes), headers at
+// most MaxHeaders with names of at most MaxHeaderNameBytes and UTF-8
+// values of at most MaxHeaderValueBytes, MaxHeaderBytes in all; note texts
+// are capped at MaxNoteBytes.
 //
 // # Webhook destinations
 //
@@ -54,7 +63,9 @@
 // is a loopback, private, link-local (including the cloud metadata
 // address 169.254.169.254), multicast or other special-purpose IP
 // address, in any spelling ("127.0.0.1", "127.1", "2130706433",
-// "0x7f.1", "[::1]", "[::ffff:127.0.0.1]"), is an error such as
+// "0x7f.1", "[::1]", "[::ffff:127.0.0.1]", and non-ASCII ones such as
+// "①②⑦.⓪.⓪.①", which are mapped with IDNA as HTTP clients map them), is
+// an error such as
 //
 //	trigger "x": actions[0]: url host 127.0.0.1 is a loopback address
 //

@@ -223,7 +223,7 @@ func (dc decoder) condition(path string, raw json.RawMessage) ConditionDefinitio
 	return c
 }
 
-var actionKeys = []string{"type", "url", "headers", "secret_headers", "secrets", "text"}
+var actionKeys = []string{"type", "url", "secret_url", "headers", "secret_headers", "secrets", "text"}
 
 // actions decodes the actions list.
 func (dc decoder) actions(raw json.RawMessage, actions *[]ActionDefinition) {
@@ -257,6 +257,8 @@ func (dc decoder) action(path string, raw json.RawMessage) ActionDefinition {
 		case "type":
 		case "url":
 			dc.member(path, key, v, &a.URL, "a JSON string")
+		case "secret_url":
+			dc.member(path, key, v, &a.SecretURL, "true or false")
 		case "headers":
 			dc.member(path, key, v, &a.Headers, "a JSON object of strings")
 		case "secret_headers":

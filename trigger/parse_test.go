@@ -177,3 +177,71 @@ func TestEmptySet(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretURL(t *testing.T) {
+	t.Parallel()
+	const slack = "https://hooks.example.com/services/T0/B0/XXXX"
+	tests := []struct {
+		name    string
+		action  string
+		want    []trigger.Action
+		wantErr []string
+	}{
+		{"set", `{"type": "webhook", "url": "` + slack + `", "secret_url": true}`,
+			[]trigger.Action{{Type: "webhook", URL: slack, SecretURL: true}}, nil},
+		{"false", `{"type": "webhook", "url": "` + slack + `", "secret_url": false}`,
+			[]trigger.Action{{Type: "webhook", URL: slack}}, nil},
+		{"left out", `{"type": "webhook", "url": "` + slack + `"}`,
+			[]trigger.Action{{Type: "webhook", URL: slack}}, nil},
+		{"not a bool", `{"type": "webhook", "url": "` + slack + `", "secret_url": "yes"}`, nil, []string{
+			`trigger "x": actions[0]: secret_url must be true or false`}},
+		{"misspelt", `{"type": "webhook", "url": "` + slack + `", "secreturl": true}`, nil, []string{
+			`trigger "x": actions[0]: unknown key "secreturl" (did you mean "secret_url"?)`}},
+		{"on a note", `{"type": "note", "text": "n", "secret_url": true}`, nil, []string{
+			`trigger "x": actions[0]: secret_url does not apply to a note action`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			set, err := trigger.Parse([]byte(`[{"id": "x", "actions": [`+tt.action+`]}]`), nil)
+			if diff := cmp.Diff(tt.wantErr, problems(t, err)); diff != "" {
+				t.Fatalf("problems mismatch (-want +got):\n%s", diff)
+			}
+			if err != nil {
+				return
+			}
+			tr := set.Triggers()[0]
+			if diff := cmp.Diff(tt.want, tr.Actions); diff != "" {
+				t.Errorf("Actions mismatch (-want +got):\n%s", diff)
+			}
+			// The definition keeps the flag through encoding and decoding.
+			data, err := json.Marshal([]trigger.Definition{tr.Definition()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := trigger.Parse(data, nil)
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", data, err)
+			}
+			if diff := cmp.Diff(tt.want, again.Triggers()[0].Actions); diff != "" {
+				t.Errorf("Actions after a round trip through %s mismatch (-want +got):\n%s", data, diff)
+			}
+		})
+	}
+}
+
+func TestSecretURLCompile(t *testing.T) {
+	t.Parallel()
+	_, err := trigger.Compile([]trigger.Definition{{ID: "x", Actions: []trigger.ActionDefinition{
+		{Type: trigger.ActionWebhook, URL: "https://example.com/t/abc", SecretURL: true},
+		{Type: trigger.ActionNote, Text: "n", SecretURL: true},
+		{Type: "slack", SecretURL: true},
+	}}}, &trigger.Options{ActionTypes: []string{"slack"}})
+	want := []string{
+		`trigger "x": actions[1]: secret_url does not apply to a note action`,
+		`trigger "x": actions[2]: secret_url does not apply to action type "slack" (its settings belong in Params)`,
+	}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
+		t.Errorf("problems mismatch (-want +got):\n%s", diff)
+	}
+}

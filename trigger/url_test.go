@@ -61,7 +61,15 @@ func TestURLHostBlocked(t *testing.T) {
 		{"http://[::ffff:7f00:1]/", p + "url host ::ffff:7f00:1 (127.0.0.1) is a loopback address"},
 		{"http://[64:ff9b::7f00:1]/", p + "url host 64:ff9b::7f00:1 is a NAT64 form of a loopback address"},
 		{"http://[2002:7f00:1::1]/", p + "url host 2002:7f00:1::1 is a 6to4 form of a loopback address"},
-		{"http://\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11/", p + "url host \uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11 (127.0.0.1) is a loopback address"},
+		{"http://\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11/", p + "url host \"\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11\" (127.0.0.1) is a loopback address"},
+		// IDNA spellings, mapped as HTTP clients map them (UTS #46).
+		{"http://①②⑦.⓪.⓪.①/", p + `url host "①②⑦.⓪.⓪.①" (127.0.0.1) is a loopback address`},
+		{"http://①②⑦.⓪.⓪.①:8080/hooks", p + `url host "①②⑦.⓪.⓪.①" (127.0.0.1) is a loopback address`},
+		{"http://⑯⑨.②⑤④.⑯⑨.②⑤④/", p + `url host "⑯⑨.②⑤④.⑯⑨.②⑤④" (169.254.169.254) is a link-local address (cloud metadata)`},
+		{"http://①⓪.⓪.⓪.⑤/", p + `url host "①⓪.⓪.⓪.⑤" (10.0.0.5) is a private address`},
+		{"http://127.0.0.\u00ad1/", p + `url host "127.0.0.\u00ad1" (127.0.0.1) is a loopback address`},
+		{"http://127\u200b.0.0.1/", p + `url host "127\u200b.0.0.1" (127.0.0.1) is a loopback address`},
+		{"http://\ufeff127.0.0.1/", p + `url host "\ufeff127.0.0.1" (127.0.0.1) is a loopback address`},
 		// Private and shared.
 		{"http://10.0.0.5/", p + "url host 10.0.0.5 is a private address"},
 		{"http://10.1/", p + "url host 10.1 (10.0.0.1) is a private address"},
@@ -91,7 +99,15 @@ func TestURLHostBlocked(t *testing.T) {
 		{"http://LocalHost/", p + "url host LocalHost is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)"},
 		{"http://localhost./", p + "url host localhost. is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)"},
 		{"http://api.localhost/", p + "url host api.localhost is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)"},
-		{"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/", p + "url host \uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54 is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)"},
+		{"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/", p + "url host \"\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54\" (localhost) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)"},
+		{"http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", p + `url host "ⓛⓞⓒⓐⓛⓗⓞⓢⓣ" (localhost) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)`},
+		{"http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ./", p + `url host "ⓛⓞⓒⓐⓛⓗⓞⓢⓣ." (localhost.) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)`},
+		{"http://LOCAL\u00adHOST/", p + `url host "LOCAL\u00adHOST" (localhost) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)`},
+		{"http://local\u200bhost:8080/", p + `url host "local\u200bhost" (localhost) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)`},
+		{"http://api.ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", p + `url host "api.ⓛⓞⓒⓐⓛⓗⓞⓢⓣ" (api.localhost) is a loopback name (allowed only when AllowNetworks holds 127.0.0.0/8)`},
+		// Hosts that cannot be mapped.
+		{"http://loc\u200calhost/", p + `url host "loc\u200calhost" is not a valid internationalized host name: idna: invalid label "loc\u200calhost"`},
+		{"http://⑴.example.com/", p + `url host "⑴.example.com" is not a valid internationalized host name: idna: disallowed rune U+2474`},
 		// Public addresses, and names, which are checked when sent to.
 		{"http://8.8.8.8/", ""},
 		{"http://134744072/", ""},
@@ -101,6 +117,8 @@ func TestURLHostBlocked(t *testing.T) {
 		{"https://localhost.example.com/", ""},
 		{"https://mylocalhost/", ""},
 		{"https://127.0.0.1.nip.io/", ""},
+		{"https://bücher.example/hooks", ""},
+		{"https://ⓔⓧⓐⓜⓟⓛⓔ.com/", ""},
 		{"http://256.0.0.1/", ""},
 	}
 	for _, tt := range tests {
@@ -148,6 +166,14 @@ func TestURLAllowNetworks(t *testing.T) {
 		{"metadata not allowed by another network", "http://169.254.169.254/", allow("10.0.0.0/8", "192.168.0.0/16"),
 			`trigger "x": actions[0]: url host 169.254.169.254 is a link-local address (cloud metadata)`},
 		{"zone", "http://[fe80::1%25eth0]/", allow("fe80::/10"), ""},
+		{"loopback network, circled digits", "http://①②⑦.⓪.⓪.①/", allow("127.0.0.0/8"), ""},
+		{"loopback network, circled localhost", "http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", allow("127.0.0.0/8"), ""},
+		{"loopback network, soft hyphen", "http://local\u00adhost/", allow("127.0.0.0/8"), ""},
+		{"private network, circled digits", "http://①⓪.②⓪.①.②/", allow("10.20.0.0/16"), ""},
+		{"circled digits outside the network", "http://①②⑦.⓪.⓪.②/", allow("127.0.0.1/32"),
+			`trigger "x": actions[0]: url host "①②⑦.⓪.⓪.②" (127.0.0.2) is a loopback address`},
+		{"unmappable host even when allowed", "http://loc\u200calhost/", allow("0.0.0.0/0"),
+			`trigger "x": actions[0]: url host "loc\u200calhost" is not a valid internationalized host name: idna: invalid label "loc\u200calhost"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

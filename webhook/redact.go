@@ -10,44 +10,41 @@ import (
 // or stored, such as the Webhook Execution Log.
 const Redacted = "[REDACTED]"
 
-// secretHeaders are header names, lower-cased, whose values are always
-// secret.
-var secretHeaders = map[string]bool{
-	"authorization":       true,
-	"proxy-authorization": true,
-	"cookie":              true,
-	"set-cookie":          true,
-	"x-api-key":           true,
-	"api-key":             true,
-	"x-auth-token":        true,
+// secretWords mark a header name as secret when it contains any of them,
+// once it is lower-cased and its "-" and "_" are removed (so that
+// "X-Access-Code" holds "accesscode"). Each names what a credential is
+// called in real headers: Authorization and X-Auth-Token (auth), passwords
+// and passphrases (pass), API and subscription keys (key), Stripe-Signature
+// and X-Hub-Signature-256 (signature), X-Shopify-Hmac-Sha256 (hmac),
+// session ids and cookies, CSRF tokens and JWTs.
+var secretWords = []string{
+	"auth", "pass", "secret", "token", "key", "signature", "hmac",
+	"credential", "session", "cookie", "accesscode", "csrf", "xsrf", "jwt",
 }
 
-// secretWords mark a header name, lower-cased, as secret when it contains
-// any of them.
-var secretWords = []string{
-	"secret", "token", "password", "passwd", "signature",
-	"apikey", "api-key", "api_key", "session", "credential",
-}
+// separators removes the separators that secretWords do not spell.
+var separators = strings.NewReplacer("-", "", "_", "")
 
 // IsSecretHeader reports whether the value of the header named name is a
-// secret that must not be shown or stored: Authorization,
-// Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, Api-Key, X-Auth-Token,
-// and any name containing "secret", "token", "password", "passwd",
-// "signature", "apikey", "api-key", "api_key", "session" or "credential",
-// and any name ending in "key" (X-Signing-Key, Access-Key). The rule errs
-// on the side of hiding: a header such as Idempotency-Key is redacted too.
-// Names compare case-insensitively.
+// secret that must not be shown or stored: it does when the name, compared
+// case-insensitively and with "-" and "_" left out, contains "auth",
+// "pass", "secret", "token", "key", "signature", "hmac", "credential",
+// "session", "cookie", "accesscode", "csrf", "xsrf" or "jwt". That covers
+// Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key,
+// X-Auth, X-Authentication, X-Passphrase, X-Access-Code, X-Hmac,
+// Stripe-Signature, X-Hub-Signature-256, X-Shopify-Hmac-Sha256,
+// Ocp-Apim-Subscription-Key, PRIVATE-TOKEN, X-Vault-Token,
+// X-Amz-Security-Token and X-CSRF-Token. The rule errs on the side of
+// hiding: Idempotency-Key, X-Keyboard-Layout and X-Compass are redacted
+// too; name any other secret header in the action's secret_headers.
 func IsSecretHeader(name string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
-	if secretHeaders[n] {
-		return true
-	}
+	n := separators.Replace(strings.ToLower(strings.TrimSpace(name)))
 	for _, w := range secretWords {
 		if strings.Contains(n, w) {
 			return true
 		}
 	}
-	return strings.HasSuffix(n, "key")
+	return false
 }
 
 // RedactHeaders returns a copy of h fit to show or store: keys are

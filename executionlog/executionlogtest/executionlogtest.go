@@ -34,6 +34,7 @@ func Run(t *testing.T, newLog func(t *testing.T) executionlog.Log) {
 		{"Context", contextTests},
 		{"ChangeKey", changeKeyTests},
 		{"LateAttempt", lateAttemptTests},
+		{"Storable", storableTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
