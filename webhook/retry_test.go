@@ -114,6 +114,17 @@ func TestNextSchedule(t *testing.T) {
 		Delay time.Duration
 		Retry bool
 	}
+	// The default schedule without jitter, and capped at 10 s.
+	unjittered := []step{
+		{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
+		{8 * time.Second, true}, {16 * time.Second, true}, {32 * time.Second, true},
+		{64 * time.Second, true}, {0, false},
+	}
+	capped := []step{
+		{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
+		{8 * time.Second, true}, {10 * time.Second, true}, {10 * time.Second, true},
+		{10 * time.Second, true}, {0, false},
+	}
 	tests := []struct {
 		name   string
 		policy RetryPolicy
@@ -122,29 +133,17 @@ func TestNextSchedule(t *testing.T) {
 		{
 			name:   "default without jitter",
 			policy: RetryPolicy{NewBackOff: noJitter},
-			want: []step{
-				{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
-				{8 * time.Second, true}, {16 * time.Second, true}, {32 * time.Second, true},
-				{64 * time.Second, true}, {0, false},
-			},
+			want:   unjittered,
 		},
 		{
 			name:   "default Schedule without jitter",
 			policy: RetryPolicy{Schedule: noJitterSchedule},
-			want: []step{
-				{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
-				{8 * time.Second, true}, {16 * time.Second, true}, {32 * time.Second, true},
-				{64 * time.Second, true}, {0, false},
-			},
+			want:   unjittered,
 		},
 		{
 			name:   "MaxDelay caps the Schedule",
 			policy: RetryPolicy{Schedule: noJitterSchedule, MaxDelay: 10 * time.Second},
-			want: []step{
-				{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
-				{8 * time.Second, true}, {10 * time.Second, true}, {10 * time.Second, true},
-				{10 * time.Second, true}, {0, false},
-			},
+			want:   capped,
 		},
 		{
 			name: "Schedule stops",
@@ -170,11 +169,7 @@ func TestNextSchedule(t *testing.T) {
 		{
 			name:   "MaxDelay caps the backoff",
 			policy: RetryPolicy{NewBackOff: noJitter, MaxDelay: 10 * time.Second},
-			want: []step{
-				{1 * time.Second, true}, {2 * time.Second, true}, {4 * time.Second, true},
-				{8 * time.Second, true}, {10 * time.Second, true}, {10 * time.Second, true},
-				{10 * time.Second, true}, {0, false},
-			},
+			want:   capped,
 		},
 		{
 			name:   "MaxAttempts 3",
