@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -226,12 +225,11 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			err = errNoResponse
 		}
 		e.tel.endAttempt(sctx, span, resp, err)
-		o := classify(resp, err)
+		o := webhook.Classify(resp, err)
 		if err != nil && ctx.Err() != nil {
-			o = outcomeNone
+			o = webhook.NotSent
 		}
-		gone := err == nil && resp.StatusCode == http.StatusGone
-		events = e.dests.release(key, o, gone, e.now())
+		events = e.dests.release(key, o, gone(resp, err), e.now())
 	}
 	if err != nil && ctx.Err() != nil {
 		// The engine is stopping, gave up waiting, and cut the attempt
@@ -258,35 +256,6 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		}
 	}
 }
-
-// outcome turns the result of attempt number, the inSeries-th of its
-// series, into a log update: succeeded on a 2xx answer, pending with a due
-// time when the retry policy allows another attempt, failed otherwise.
-func (e *Engine) outcome(number, inSeries int, started time.Time, resp *webhook.Response, err error) executionlog.Update {
-	att := newAttempt(number, started, resp, err, e.now())
-	u := executionlog.Update{Attempt: &att}
-	if err == nil && resp.Success() {
-		u.Status = executionlog.StatusSucceeded
-		return u
-	}
-	var permanent *permanentError
-	final := errors.As(err, &permanent) || (resp != nil && resp.StatusCode == http.StatusGone)
-	if !final {
-		if delay, retry := e.retry.Next(inSeries, resp, err, e.nowFunc()); retry {
-			u.Status = executionlog.StatusPending
-			u.NextAttemptAt = e.now().Add(delay)
-			return u
-		}
-	}
-	u.Status = executionlog.StatusFailed
-	return u
-}
-
-// permanentError is a failure that no retry can mend, such as a trigger
-// that no longer exists.
-type permanentError struct{ msg string }
-
-func (p *permanentError) Error() string { return p.msg }
 
 // request builds attempt number of en. The webhook action's URL, headers
 // and secrets are read from the trigger source at each attempt, so that

@@ -1,10 +1,8 @@
 package tickethooks
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +15,9 @@ import (
 // destination (scheme, host and port) that is slow or failing.
 //
 // A circuit breaker counts consecutive failed attempts per destination:
-// transport errors, timeouts, 408, 429 and 5xx. Any other answer shows the
-// destination is up and resets the count. After FailureThreshold failures
+// those webhook.Classify calls Transient (transport errors, timeouts, 408,
+// 429 and 5xx). Any other answer shows the destination is up and resets
+// the count. After FailureThreshold failures
 // in a row the destination is paused for CoolDown: its entries stay
 // pending, due at the end of the cool-down, with a Note in the log saying
 // why, and no attempt is counted against them. Then one delivery probes
@@ -134,31 +133,6 @@ func destinationKey(raw string) string {
 	return u.Scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// outcome is how an attempt bears on its destination's health.
-type outcome int
-
-const (
-	outcomeNone    outcome = iota // no attempt was made (the engine stopped)
-	outcomeUp                     // the destination answered
-	outcomeFailure                // transport error, timeout, 408, 429, 5xx
-)
-
-func classify(resp *webhook.Response, err error) outcome {
-	if errors.Is(err, webhook.ErrBlockedDestination) || errors.Is(err, webhook.ErrInvalidRequest) {
-		// A refused or malformed request says nothing of the
-		// destination's health.
-		return outcomeNone
-	}
-	if err != nil || resp == nil {
-		return outcomeFailure
-	}
-	switch c := resp.StatusCode; {
-	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests, c >= 500:
-		return outcomeFailure
-	}
-	return outcomeUp
-}
-
 // destinations tracks the health and load of every destination.
 type destinations struct {
 	policy DestinationPolicy
@@ -221,9 +195,10 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 	return time.Time{}, "", true
 }
 
-// release returns the slot acquire reserved and records the outcome,
-// returning the events it causes.
-func (d *destinations) release(key string, o outcome, gone bool, now time.Time) []DestinationEvent {
+// release returns the slot acquire reserved and records the attempt's
+// outcome o (NotSent when the attempt was cut short), returning the events
+// it causes; gone says the receiver answered 410.
+func (d *destinations) release(key string, o webhook.Outcome, gone bool, now time.Time) []DestinationEvent {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := d.m[key]
@@ -234,14 +209,14 @@ func (d *destinations) release(key string, o outcome, gone bool, now time.Time) 
 	st.lastRelease = now
 	var events []DestinationEvent
 	switch o {
-	case outcomeNone:
+	case webhook.NotSent:
 		st.probing = false
-	case outcomeUp:
+	case webhook.Delivered, webhook.Rejected:
 		if !st.openUntil.IsZero() {
 			events = append(events, DestinationEvent{Kind: DestinationRecovered, ConsecutiveFailures: st.failures})
 		}
 		st.failures, st.openUntil, st.probing = 0, time.Time{}, false
-	case outcomeFailure:
+	case webhook.Transient:
 		st.failures++
 		switch {
 		case st.probing:

@@ -91,8 +91,9 @@
 // when an attempt times out (ErrTimeout). It is not retried after a 2xx
 // (success), a 1xx, a 3xx (redirects are failures, not followed), any other
 // 4xx, an invalid request (ErrInvalidRequest), a blocked destination
-// (ErrBlockedDestination), or a cancelled context.
-// Replace RetryPolicy.Retryable to choose otherwise.
+// (ErrBlockedDestination), or a cancelled context. Classify makes this
+// decision, for the retry policy and for the engine's circuit breaker and
+// log. Replace RetryPolicy.Retryable to choose otherwise.
 //
 // The default policy makes 8 attempts in all, waiting between them, with
 // +-20% jitter as Svix does:
@@ -104,8 +105,9 @@
 // A Retry-After header (seconds or an HTTP-date) on a retried response
 // lengthens the wait to what the receiver asked for, and every wait is
 // capped at RetryPolicy.MaxDelay (5 minutes by default), so a receiver
-// cannot park a delivery for days. Set MaxAttempts and NewBackOff for a
-// longer schedule, for example hours for receivers with long outages.
+// cannot park a delivery for days. Set MaxAttempts and Schedule (see
+// ExponentialSchedule) for a longer schedule, for example hours for
+// receivers with long outages.
 //
 // A minimal use of the sender and the policy:
 //

@@ -50,13 +50,9 @@ func ExampleHTTPSender_Send() {
 
 func ExampleRetryPolicy_Next() {
 	// The default schedule, with its +-20% jitter turned off.
-	policy := webhook.RetryPolicy{
-		NewBackOff: func() backoff.BackOff {
-			b := webhook.DefaultBackOff().(*backoff.ExponentialBackOff)
-			b.RandomizationFactor = 0
-			return b
-		},
-	}
+	b := webhook.DefaultBackOff().(*backoff.ExponentialBackOff)
+	b.RandomizationFactor = 0
+	policy := webhook.RetryPolicy{Schedule: webhook.ExponentialSchedule(b)}
 	failed := &webhook.Response{StatusCode: http.StatusServiceUnavailable}
 	for attempt := 1; ; attempt++ {
 		wait, retry := policy.Next(attempt, failed, nil, time.Now())
@@ -113,6 +109,20 @@ func ExampleDefaultRetryable() {
 	// true
 	// true
 	// false
+}
+
+func ExampleClassify() {
+	fmt.Println(webhook.Classify(&webhook.Response{StatusCode: http.StatusAccepted}, nil))
+	fmt.Println(webhook.Classify(&webhook.Response{StatusCode: http.StatusServiceUnavailable}, nil))
+	fmt.Println(webhook.Classify(&webhook.Response{StatusCode: http.StatusGone}, nil))
+	fmt.Println(webhook.Classify(nil, fmt.Errorf("post https://example.com/hook: %w after 10s", webhook.ErrTimeout)))
+	fmt.Println(webhook.Classify(nil, fmt.Errorf("post https://example.com/hook: %w", context.Canceled)))
+	// Output:
+	// delivered
+	// transient
+	// rejected
+	// transient
+	// not sent
 }
 
 func ExampleRedactHeaders() {

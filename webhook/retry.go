@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,25 +20,112 @@ const (
 	DefaultMaxDelay    = 5 * time.Minute
 )
 
+// Outcome is what the result of one attempt says about the delivery and
+// about its destination. Classify returns it.
+type Outcome int
+
+// The outcomes of an attempt.
+const (
+	// Delivered: the receiver answered 2xx. The delivery succeeded, even
+	// when the response body stalled (Response.BodyError).
+	Delivered Outcome = iota + 1
+	// Transient: the attempt failed in a way a later attempt may not (a
+	// transport error, the attempt's timeout, 408, 429, 5xx, no response
+	// and no error). It is retried and counts against the destination's
+	// health.
+	Transient
+	// Rejected: the receiver answered but refused the delivery (1xx, 3xx,
+	// any 4xx other than 408 and 429, 410 Gone included, or a status
+	// outside 100-599). It is not retried, and shows the destination is up.
+	Rejected
+	// NotSent: the request never reached the receiver and sending it again
+	// cannot help (ErrInvalidRequest, ErrBlockedDestination), or the
+	// caller's ctx ended (context.Canceled, context.DeadlineExceeded). It
+	// is not retried and says nothing of the destination's health.
+	NotSent
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Transient:
+		return "transient"
+	case Rejected:
+		return "rejected"
+	case NotSent:
+		return "not sent"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Classify is the one retry decision: it returns the Outcome of an attempt
+// that ended with resp and err, as Sender.Send returned them.
+// DefaultRetryable, the engine's circuit breaker and its execution log
+// all read it.
+//
+// An error wins over a response, as Sender documents. ErrTimeout, the
+// attempt's own timeout, is Transient even when it wraps
+// context.DeadlineExceeded; ErrInvalidRequest, ErrBlockedDestination,
+// context.Canceled and context.DeadlineExceeded are NotSent; any other
+// error (DNS, connection, TLS, reset) is Transient. A nil response with a
+// nil error is Transient. A response is Delivered on 2xx, Transient on 408,
+// 429 and 5xx, and Rejected otherwise; its BodyError does not change that.
+func Classify(resp *Response, err error) Outcome {
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrTimeout):
+			return Transient
+		case errors.Is(err, ErrInvalidRequest),
+			errors.Is(err, ErrBlockedDestination),
+			errors.Is(err, context.Canceled),
+			errors.Is(err, context.DeadlineExceeded):
+			return NotSent
+		}
+		return Transient
+	}
+	if resp == nil {
+		return Transient
+	}
+	switch c := resp.StatusCode; {
+	case resp.Success():
+		return Delivered
+	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests, c >= 500 && c <= 599:
+		return Transient
+	}
+	return Rejected
+}
+
 // RetryPolicy decides whether a failed attempt is retried and after how
 // long. The zero value is the default policy: 8 attempts in all, waits of
 // about 1 s, 2 s, 4 s, ... 64 s (+-20% jitter), each at most 5 minutes.
 //
-// A delivery survives restarts in the execution log, so no BackOff is kept
-// between attempts: Next builds a fresh one with NewBackOff, calls Reset,
-// then NextBackOff once per failed attempt and uses the last value. The
-// BackOff must therefore be deterministic in its sequence up to jitter, and
-// must not stop on elapsed time (ExponentialBackOff needs MaxElapsedTime 0);
-// the attempt count bounds the retries.
+// A delivery survives restarts in the execution log, so the wait after an
+// attempt is a function of the attempt's number alone: Schedule. A
+// stateful BackOff can stand in for it (NewBackOff), at the cost of
+// replaying it on every call.
 //
 // A RetryPolicy is a value; Next and Validate are safe for concurrent use
-// as long as NewBackOff and Retryable are.
+// as long as Schedule, NewBackOff and Retryable are.
 type RetryPolicy struct {
 	// MaxAttempts is the most attempts of one delivery, the first
 	// included; 1 means never retry. Defaults to 8.
 	MaxAttempts int
-	// NewBackOff returns a fresh BackOff for one call of Next. A nil
-	// BackOff stops retries. Defaults to DefaultBackOff.
+	// Schedule returns the wait after failed attempt number attempt
+	// (counted from 1), before Retry-After and MaxDelay apply. Returning
+	// backoff.Stop stops retries; any other negative wait counts as 0. It
+	// must be safe for concurrent use. Defaults to DefaultSchedule; set
+	// Schedule or NewBackOff, not both.
+	Schedule func(attempt int) time.Duration
+	// NewBackOff is the slow path, kept for compatibility: when it is set
+	// and Schedule is not, each call of Next builds a fresh BackOff, calls
+	// Reset, then NextBackOff once per failed attempt and uses the last
+	// value, so a call costs O(attempt). The BackOff must therefore be deterministic in its
+	// sequence up to jitter, and must not stop on elapsed time
+	// (ExponentialBackOff needs MaxElapsedTime 0). A nil BackOff stops
+	// retries. Prefer Schedule, with ExponentialSchedule for an
+	// ExponentialBackOff.
 	NewBackOff func() backoff.BackOff
 	// MaxDelay caps every wait, a Retry-After included. Defaults to 5
 	// minutes.
@@ -50,8 +138,13 @@ type RetryPolicy struct {
 
 // DefaultBackOff returns the default BackOff: exponential from 1 second,
 // doubling, each interval at most 5 minutes, with +-20% jitter, and no
-// limit on elapsed time.
+// limit on elapsed time. DefaultSchedule computes the same waits without
+// replaying it.
 func DefaultBackOff() backoff.BackOff {
+	return defaultExponential()
+}
+
+func defaultExponential() *backoff.ExponentialBackOff {
 	return backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(time.Second),
 		backoff.WithMultiplier(2),
@@ -61,38 +154,61 @@ func DefaultBackOff() backoff.BackOff {
 	)
 }
 
-// DefaultRetryable is the default RetryPolicy.Retryable.
-//
-// With an error it retries transport errors (DNS, connection, TLS, reset)
-// and ErrTimeout, and does not retry ErrInvalidRequest,
-// ErrBlockedDestination, context.Canceled or context.DeadlineExceeded (the
-// caller's ctx ended, not the attempt's timeout). With a response it
-// retries 408 Request Timeout, 429 Too Many Requests and every 5xx; a 2xx
-// is a success, and 1xx, 3xx and other 4xx are not retried. A nil response
-// with a nil error is retried.
-func DefaultRetryable(resp *Response, err error) bool {
-	if err != nil {
-		switch {
-		case errors.Is(err, ErrTimeout):
-			return true
-		case errors.Is(err, ErrInvalidRequest),
-			errors.Is(err, ErrBlockedDestination),
-			errors.Is(err, context.Canceled),
-			errors.Is(err, context.DeadlineExceeded):
-			return false
+// defaultSchedule is DefaultSchedule, built once.
+var defaultSchedule = ExponentialSchedule(defaultExponential())
+
+// DefaultSchedule is the default RetryPolicy.Schedule: 1 second after the
+// first attempt, doubling after each further one, at most 5 minutes, with
+// +-20% jitter. It is ExponentialSchedule of DefaultBackOff.
+func DefaultSchedule(attempt int) time.Duration {
+	return defaultSchedule(attempt)
+}
+
+// ExponentialSchedule returns a Schedule that gives the waits b gives
+// after Reset, computed from the attempt number at once instead of by
+// replay. It copies b's InitialInterval, Multiplier, MaxInterval and
+// RandomizationFactor when called; b's MaxElapsedTime, Stop and Clock are
+// not used. The wait after attempt n is InitialInterval * Multiplier^(n-1),
+// at most MaxInterval from the second attempt on (as b caps it), with a
+// jitter of +-RandomizationFactor drawn on each call as b draws it. A
+// Multiplier below 1 counts as 1. Waits agree with b's up to rounding to
+// the nanosecond, and never overflow.
+func ExponentialSchedule(b *backoff.ExponentialBackOff) func(attempt int) time.Duration {
+	initial, mult, maxInterval, rf := b.InitialInterval, max(b.Multiplier, 1), b.MaxInterval, b.RandomizationFactor
+	return func(attempt int) time.Duration {
+		attempt = max(attempt, 1)
+		interval := float64(initial)
+		if attempt > 1 {
+			interval = min(interval*math.Pow(mult, float64(attempt-1)), float64(maxInterval))
 		}
-		return true
+		if rf == 0 {
+			return duration(interval)
+		}
+		// As backoff/v4 draws a value from [interval-delta,
+		// interval+delta].
+		delta := rf * interval
+		lo, hi := interval-delta, interval+delta
+		return duration(lo + rand.Float64()*(hi-lo+1))
 	}
-	if resp == nil {
-		return true
+}
+
+// duration converts f nanoseconds to a Duration, 0 when f is negative or
+// NaN and the longest Duration when f is too long for one.
+func duration(f float64) time.Duration {
+	switch {
+	case !(f > 0):
+		return 0
+	case f >= math.MaxInt64:
+		return math.MaxInt64
 	}
-	switch c := resp.StatusCode; {
-	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
-		return true
-	case c >= 500 && c <= 599:
-		return true
-	}
-	return false
+	return time.Duration(f)
+}
+
+// DefaultRetryable is the default RetryPolicy.Retryable: it retries the
+// attempts that Classify calls Transient (transport errors, ErrTimeout,
+// 408, 429, 5xx, no response and no error) and no others.
+func DefaultRetryable(resp *Response, err error) bool {
+	return Classify(resp, err) == Transient
 }
 
 // withDefaults returns p with defaults for its zero fields.
@@ -100,8 +216,8 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts == 0 {
 		p.MaxAttempts = DefaultMaxAttempts
 	}
-	if p.NewBackOff == nil {
-		p.NewBackOff = DefaultBackOff
+	if p.Schedule == nil && p.NewBackOff == nil {
+		p.Schedule = DefaultSchedule
 	}
 	if p.MaxDelay == 0 {
 		p.MaxDelay = DefaultMaxDelay
@@ -122,6 +238,9 @@ func (p RetryPolicy) Validate() error {
 	if p.MaxDelay < 0 {
 		problems = append(problems, fmt.Sprintf("MaxDelay must not be negative, got %s", p.MaxDelay))
 	}
+	if p.Schedule != nil && p.NewBackOff != nil {
+		problems = append(problems, "set Schedule or NewBackOff, not both")
+	}
 	if p.NewBackOff != nil && p.NewBackOff() == nil {
 		problems = append(problems, "NewBackOff returned nil")
 	}
@@ -136,8 +255,9 @@ func (p RetryPolicy) Validate() error {
 // now. It reports whether to retry and how long to wait first.
 //
 // It returns false when Retryable(resp, err) is false, when attempt >=
-// MaxAttempts, or when the BackOff returns backoff.Stop. Otherwise the wait
-// is the BackOff's value for this attempt, raised to the response's
+// MaxAttempts, or when the schedule returns backoff.Stop. Otherwise the
+// wait is the schedule's value for this attempt (Schedule, or the
+// BackOff's replayed value with NewBackOff), raised to the response's
 // Retry-After (delta-seconds, or an HTTP-date relative to now) when that is
 // longer, and capped at MaxDelay. A malformed, negative or past
 // Retry-After is ignored. An attempt below 1 counts as 1; a zero now means
@@ -159,16 +279,13 @@ func (p RetryPolicy) Next(attempt int, resp *Response, err error, now time.Time)
 	if !p.Retryable(resp, err) || attempt >= p.MaxAttempts {
 		return 0, false
 	}
-	b := p.NewBackOff()
-	if b == nil {
-		return 0, false
+	if p.Schedule != nil {
+		delay = p.Schedule(attempt)
+	} else {
+		delay = replay(p.NewBackOff, attempt)
 	}
-	b.Reset()
-	for range attempt {
-		delay = b.NextBackOff()
-		if delay == backoff.Stop {
-			return 0, false
-		}
+	if delay == backoff.Stop {
+		return 0, false
 	}
 	delay = max(delay, 0)
 	if resp != nil {
@@ -180,6 +297,25 @@ func (p RetryPolicy) Next(attempt int, resp *Response, err error, now time.Time)
 		}
 	}
 	return min(delay, p.MaxDelay), true
+}
+
+// replay returns the wait after attempt number attempt that a fresh
+// BackOff from newBackOff gives: its attempt-th NextBackOff after Reset.
+// It returns backoff.Stop when newBackOff returns nil or the BackOff stops
+// before.
+func replay(newBackOff func() backoff.BackOff, attempt int) time.Duration {
+	b := newBackOff()
+	if b == nil {
+		return backoff.Stop
+	}
+	b.Reset()
+	var delay time.Duration
+	for range attempt {
+		if delay = b.NextBackOff(); delay == backoff.Stop {
+			break
+		}
+	}
+	return delay
 }
 
 // retryAfter parses the Retry-After header as delta-seconds or an
