@@ -25,6 +25,12 @@
 // does, and the engine's calls log it once per change and go on with the
 // triggers loaded before.
 //
+// The engine calls ForTicket inside OnTicketChangeTx, while the host's
+// transaction holds a connection, and ForTicket may query the database. On
+// a pool limited to one connection (SQLite's usual SetMaxOpenConns(1)),
+// give the Source a *sql.DB of its own on the same file, or the check
+// waits for the host's transaction, which waits for the check.
+//
 // # Tables
 //
 // Migrate creates two tables, named after Config.TablePrefix
