@@ -63,7 +63,7 @@ type testDB struct {
 
 // newTestDB opens b under a fresh table prefix, or skips the test when
 // b's DSN variable is not set. The tables are dropped when the test ends.
-func newTestDB(t *testing.T, b backend) *testDB {
+func newTestDB(t testing.TB, b backend) *testDB {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "triggers.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 	if b.env != "" {
@@ -113,7 +113,7 @@ var local = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
 // source returns a migrated Source over db's tables. Unless cfg says
 // otherwise, it loads with AllowNetworks local and logs nowhere.
-func (db *testDB) source(t *testing.T, cfg sqlsource.Config) *sqlsource.Source {
+func (db *testDB) source(t testing.TB, cfg sqlsource.Config) *sqlsource.Source {
 	t.Helper()
 	cfg.Dialect, cfg.TablePrefix = db.b.dialect, db.prefix
 	if cfg.Options == nil {
@@ -141,7 +141,7 @@ func hook(id, path string, extra ...string) []byte {
 }
 
 // put stores definition at position through s.
-func put(t *testing.T, s *sqlsource.Source, definition []byte, position int) {
+func put(t testing.TB, s *sqlsource.Source, definition []byte, position int) {
 	t.Helper()
 	if err := s.Put(context.Background(), definition, position); err != nil {
 		t.Fatalf("Put(%s): %v", definition, err)
