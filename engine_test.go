@@ -43,6 +43,7 @@ type receiver struct {
 }
 
 type received struct {
+	url    string // the request URI: path and query
 	header http.Header
 	body   []byte
 	at     time.Time
@@ -58,7 +59,7 @@ func newReceiver(t *testing.T, script ...int) *receiver {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		n := len(r.requests)
-		r.requests = append(r.requests, received{header: req.Header.Clone(), body: body, at: time.Now()})
+		r.requests = append(r.requests, received{url: req.URL.RequestURI(), header: req.Header.Clone(), body: body, at: time.Now()})
 		status := r.script[min(n, len(r.script)-1)]
 		for k, v := range r.header {
 			w.Header()[k] = v

@@ -209,7 +209,7 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string
 				ActionIndex:    i,
 				TicketID:       after.Id,
 				Event:          ev.Kind(),
-				URL:            a.URL,
+				URL:            loggedURL(a),
 				RequestHeaders: loggedHeaders(a, id),
 				RequestBody:    body,
 				Status:         executionlog.StatusPending,

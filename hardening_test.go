@@ -1,9 +1,15 @@
 package tickethooks_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -275,4 +281,100 @@ func TestAttemptUnderLostLeaseIsRecorded(t *testing.T) {
 	if diff := cmp.Diff([]int{200, 200}, codes); diff != "" {
 		t.Errorf("attempt status codes mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// TestURLSecretsAreNotLogged checks that the log and the engine's log
+// lines show webhook URLs with their query values redacted, and only the
+// scheme and host of a URL marked secret, also in transport errors, while
+// the requests go to the real URLs.
+func TestURLSecretsAreNotLogged(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	var lines syncBuffer
+	defs := fmt.Sprintf(`[{"id": "urls", "name": "URLs", "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
+		"actions": [
+			{"type": "webhook", "url": %q},
+			{"type": "webhook", "url": %q, "secret_url": true},
+			{"type": "webhook", "url": %q}]}]`,
+		rcv.URL+"/hook?token=s3cr3t-query&account=acme", rcv.URL+"/services/T000/B000/s3cr3t-path", closed.URL+"/down?token=s3cr3t-down")
+	e, log := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, defs), Retry: fastRetry(1),
+		Logger: slog.New(slog.NewTextHandler(&lines, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	entries := waitSettled(t, log, 3)
+	var urls []string
+	for _, en := range entries {
+		urls = append(urls, en.URL)
+		for _, a := range en.Attempts {
+			if strings.Contains(a.Error, "s3cr3t") {
+				t.Errorf("attempt error of %s shows a secret: %s", en.URL, a.Error)
+			}
+		}
+	}
+	want := []string{rcv.URL + "/hook?token=REDACTED&account=REDACTED", rcv.URL, closed.URL + "/down?token=REDACTED"}
+	if diff := cmp.Diff(want, urls, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("logged URLs mismatch (-want +got):\n%s", diff)
+	}
+	if got := lines.String(); strings.Contains(got, "s3cr3t") {
+		t.Errorf("the engine's log lines show a secret:\n%s", got)
+	}
+	var paths []string
+	for _, r := range rcv.got() {
+		paths = append(paths, r.url)
+	}
+	if diff := cmp.Diff([]string{"/hook?token=s3cr3t-query&account=acme", "/services/T000/B000/s3cr3t-path"}, paths,
+		cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("requests received mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestTestWebhookRefusesWhatNoLogStores checks that a test send of an
+// action built in Go, whose URL or headers no log could store, is refused
+// with nothing sent or recorded.
+func TestTestWebhookRefusesWhatNoLogStores(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	e, log := newEngine(t, tickethooks.Config{Triggers: trigger.NewStore(nil)})
+	for name, a := range map[string]trigger.Action{
+		"NUL in a header value": {Type: trigger.ActionWebhook, URL: rcv.URL, Headers: map[string]string{"X-Account": "a\x00b"}},
+		"URL over the cap":      {Type: trigger.ActionWebhook, URL: rcv.URL + "/" + strings.Repeat("a", trigger.MaxURLBytes)},
+		"too many headers": {Type: trigger.ActionWebhook, URL: rcv.URL, Headers: func() map[string]string {
+			h := map[string]string{}
+			for i := range trigger.MaxHeaders + 1 {
+				h[fmt.Sprintf("X-H%d", i)] = "v"
+			}
+			return h
+		}()},
+	} {
+		if _, err := e.TestWebhook(context.Background(), a, nil); !errors.Is(err, tickethooks.ErrInvalidAction) {
+			t.Errorf("%s: TestWebhook = %v, want ErrInvalidAction", name, err)
+		}
+	}
+	if got := len(rcv.got()); got != 0 {
+		t.Errorf("the receiver got %d requests, want none", got)
+	}
+	if got := allEntries(t, log); len(got) != 0 {
+		t.Errorf("the log holds %d entries, want none", len(got))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

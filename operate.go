@@ -210,7 +210,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 		ID:             id,
 		TicketID:       sample.Id,
 		Event:          TestEvent,
-		URL:            action.URL,
+		URL:            loggedURL(action),
 		RequestHeaders: loggedHeaders(action, id),
 		RequestBody:    body,
 		Status:         status,
@@ -246,7 +246,8 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 }
 
 // checkTestAction checks that a is a webhook action with an absolute http
-// or https URL without credentials. Errors wrap ErrInvalidAction.
+// or https URL without credentials, whose URL and headers every log can
+// store. Errors wrap ErrInvalidAction.
 func checkTestAction(a trigger.Action) error {
 	if a.Type != trigger.ActionWebhook {
 		return fmt.Errorf("%w: action type is %q, want %q", ErrInvalidAction, textcut.Cut(a.Type, maxQuoted), trigger.ActionWebhook)
@@ -260,6 +261,9 @@ func checkTestAction(a trigger.Action) error {
 	}
 	if u.User != nil {
 		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, textcut.Cut(u.Redacted(), maxQuoted))
+	}
+	if err := trigger.CheckLogged(a); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidAction, err)
 	}
 	return nil
 }

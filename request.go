@@ -21,7 +21,15 @@ func webhookRequest(id string, a trigger.Action, body []byte, number int) *webho
 	for k, v := range a.Headers {
 		header.Set(k, v)
 	}
-	return &webhook.Request{ID: id, URL: a.URL, Header: header, Secrets: a.Secrets, Body: body, Attempt: number}
+	return &webhook.Request{ID: id, URL: a.URL, SecretURL: a.SecretURL, Header: header, Secrets: a.Secrets, Body: body, Attempt: number}
+}
+
+// loggedURL returns the URL of the webhook action a as the log and the
+// engine's lines show it: query values redacted, or only scheme and host
+// when the whole URL is secret, and never longer than a trigger's URL may
+// be, so that every log stores it.
+func loggedURL(a trigger.Action) string {
+	return textcut.Cut(webhook.RedactURL(a.URL, a.SecretURL), trigger.MaxURLBytes-len("..."))
 }
 
 // loggedHeaders returns the request headers of the delivery id to the
