@@ -226,7 +226,10 @@ var (
 // adds pending entries, claims the due ones, and records each attempt.
 //
 // Implementations must be safe for concurrent use by several goroutines and,
-// for shared stores, by several engines. Every method honours ctx.
+// for shared stores, by several engines. Every method honours ctx. Errors
+// wrap the sentinels below: match them with errors.Is. The
+// executionlogtest package checks an implementation against this
+// contract.
 type Log interface {
 	// Add stores new entries, all or none. The caller sets every field
 	// except LeaseOwner, LeaseUntil and Note, which Add ignores. Entries
@@ -252,15 +255,24 @@ type Log interface {
 	// one key, trigger and action, exactly one stores its entry and the
 	// others learn its ID. A key is known for as long as its entry is kept
 	// (a bounded log's eviction or a SQL log's Prune forgets it). Empty
-	// keys never collide.
+	// keys never collide. An entry whose ID the log already holds, or that
+	// appears twice in one call, fails the whole Add.
 	Add(ctx context.Context, entries []*Entry) error
 	// Claim leases up to c.Limit due pending entries to c.Owner, oldest due
-	// first, and returns them with the lease set.
+	// first (by NextAttemptAt, then ID), and returns them with the lease
+	// set. An entry is due when its NextAttemptAt is at or before c.Now
+	// and it has no lease, or a lease that ended at or before c.Now. Claim
+	// returns no entries when c.Limit is not positive, and an error when
+	// c.Owner is empty or c.Lease is not positive.
 	Claim(ctx context.Context, c Claim) ([]Entry, error)
 	// Update records the outcome of an attempt on a claimed entry and clears
 	// its lease. It appends u.Attempt, when not nil, numbered after the
-	// attempts recorded so far. It returns ErrNotFound for an unknown id
-	// and ErrLeaseLost when u.Owner no longer holds the lease.
+	// attempts recorded so far; sets Status and Note; sets NextAttemptAt
+	// (zero for a final state); and sets UpdatedAt to u.Now. An owner whose
+	// lease has ended may still update while no other owner has claimed
+	// the entry. It returns ErrNotFound for an unknown id, ErrLeaseLost
+	// when u.Owner no longer holds the lease or the entry is not pending,
+	// and an error for an undefined u.Status.
 	Update(ctx context.Context, u Update) error
 	// Redeliver puts a finished (succeeded or failed) entry back in the
 	// queue: pending, due at now, with SeriesStart set to the number of
@@ -275,7 +287,7 @@ type Log interface {
 	Get(ctx context.Context, id string) (Entry, error)
 	// Query returns the entries matching f, newest first (by CreatedAt,
 	// then ID). It returns ErrInvalidFilter for a malformed filter or
-	// cursor.
+	// cursor: whatever Filter.Normalize refuses.
 	Query(ctx context.Context, f Filter) (Page, error)
 }
 
@@ -283,7 +295,9 @@ type Log interface {
 // entries inside the caller's transaction, so they commit or roll back with
 // the caller's own writes (the transactional outbox). It follows the rules
 // of Log.Add, skipped change keys included; a skipped entry does not abort
-// the caller's transaction.
+// the caller's transaction. tx must belong to the log's database; AddTx
+// neither commits nor rolls it back, and after an error the caller should
+// roll it back.
 type TxAdder interface {
 	AddTx(ctx context.Context, tx *sql.Tx, entries []*Entry) error
 }
