@@ -230,8 +230,5 @@
 // closures do not allocate when evaluated. Expressions that run on the VM
 // share a VM that the Event keeps, so that evaluating many triggers against
 // one Event allocates nothing beyond what expr itself does; Event.Release
-// returns that VM to a pool for the next change:
-//
-//	ev := trigger.NewEvent(before, after)
-//	defer ev.Release()
+// (optional) reuses that VM for the next change.
 package trigger

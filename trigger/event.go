@@ -20,11 +20,7 @@ const (
 //
 // An Event is safe for concurrent use by many triggers. Neither it nor the
 // tickets it points to may be changed while it is in use.
-//
-// Triggers whose expression runs on expr's VM (see the package
-// documentation) share one VM kept by the Event, so that evaluating them
-// in turn does not allocate. Call Release when the change's triggers have
-// all been evaluated, to return that VM for the next Event to use.
+// Call Release when every trigger has been evaluated.
 type Event struct {
 	// Before is the ticket before the change, or nil when the ticket was
 	// created.
@@ -43,14 +39,9 @@ func NewEvent(before, after *payload.Ticket) *Event {
 	return &Event{Before: before, After: after}
 }
 
-// Release returns the expression VM the Event keeps, if any, to a pool
-// shared by all Events. Call it once every trigger has been evaluated
-// against the Event, typically with defer right after NewEvent. It is safe
-// to call more than once, and it does not end the Event: evaluating an
-// expression after Release takes a VM again, for the next Release to
-// return. A Release that runs while an evaluation of the Event is still
-// running on another goroutine leaves the VM in place. Omitting Release is
-// safe too; it costs allocating a new VM for a later Event.
+// Release returns the Event's expression VM to a pool for the next Event
+// (optional: without it the next Event allocates its own). Call it with
+// defer right after NewEvent; calling it again is harmless.
 func (e *Event) Release() {
 	if e != nil {
 		e.slot.release()
