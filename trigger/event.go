@@ -19,8 +19,7 @@ const (
 // expression environment, and the triggers after it share it.
 //
 // An Event is safe for concurrent use by many triggers. Neither it nor the
-// tickets it points to may be changed while it is in use.
-// Call Release when every trigger has been evaluated.
+// tickets it points to may be changed while it is in use. Call Release when every trigger has been evaluated.
 type Event struct {
 	// Before is the ticket before the change, or nil when the ticket was
 	// created.
