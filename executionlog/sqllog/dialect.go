@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -107,28 +105,6 @@ func changeKeyIndex(l *Log) string {
 
 // questionRebind returns query unchanged: the dialect uses ? placeholders.
 func questionRebind(query string) string { return query }
-
-// dollarRebind numbers the ? placeholders of query as $1, $2, ... The
-// log's queries hold no ? other than placeholders.
-func dollarRebind(query string) string {
-	n := strings.Count(query, "?")
-	if n == 0 {
-		return query
-	}
-	var b strings.Builder
-	b.Grow(len(query) + 2*n)
-	i := 0
-	for _, r := range query {
-		if r == '?' {
-			i++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 // microUTC returns t in UTC, truncated to the microsecond: the precision
 // the log stores.

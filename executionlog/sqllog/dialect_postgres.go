@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/sqlbind"
 )
 
 // Postgres is the dialect of PostgreSQL 13 or later, for example through
@@ -19,7 +20,7 @@ var Postgres Dialect = postgresDialect{}
 type postgresDialect struct{}
 
 func (postgresDialect) String() string             { return "postgres" }
-func (postgresDialect) rebind(query string) string { return dollarRebind(query) }
+func (postgresDialect) rebind(query string) string { return sqlbind.Dollar(query) }
 func (postgresDialect) quote(name string) string   { return `"` + name + `"` }
 func (postgresDialect) timeArg(t time.Time) any    { return microUTC(t) }
 func (postgresDialect) wallClock() bool            { return false }

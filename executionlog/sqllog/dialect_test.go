@@ -3,24 +3,7 @@ package sqllog
 import (
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
-
-func TestDollarRebind(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"SELECT 1", "SELECT 1"},
-		{"a = ? AND b = ?", "a = $1 AND b = $2"},
-		{"x IN (?, ?, ?) LIMIT ?", "x IN ($1, $2, $3) LIMIT $4"},
-		{"é = ?", "é = $1"},
-	}
-	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, dollarRebind(tc.in)); diff != "" {
-			t.Errorf("dollarRebind(%q) mismatch (-want +got):\n%s", tc.in, diff)
-		}
-	}
-}
 
 func TestTimeScanner(t *testing.T) {
 	t.Parallel()

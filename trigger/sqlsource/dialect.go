@@ -2,7 +2,8 @@ package sqlsource
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/tickethooks/tickethooks/internal/sqlbind"
 )
 
 // Dialect is the SQL database that holds the triggers.
@@ -48,18 +49,7 @@ func (d Dialect) rebind(query string) string {
 	if d != Postgres {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlbind.Dollar(query)
 }
 
 // schema returns the statements that create the tables triggers and
