@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,22 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// The defaults New applies to the zero fields of Config.
+const (
+	// DefaultQueueSize is the default Config.QueueSize: entries the
+	// default in-memory log keeps.
+	DefaultQueueSize = 10000
+	// DefaultWorkers is the default Config.Workers: deliveries in flight
+	// at once.
+	DefaultWorkers = 8
+	// DefaultPollInterval is the default Config.PollInterval.
+	DefaultPollInterval = time.Second
+	// DefaultLease is the default Config.Lease.
+	DefaultLease = time.Minute
+	// DefaultMaxBodySize is the default Config.MaxBodySize, in bytes.
+	DefaultMaxBodySize = 256 << 10
 )
 
 // Config configures an Engine. Only Triggers is required.
@@ -38,20 +55,25 @@ type Config struct {
 	// QueueSize is the capacity of the default in-memory log: how many
 	// entries it keeps, pending ones included. When every entry is pending,
 	// OnTicketChange waits for room. Ignored when Log is set. Defaults to
-	// 10,000.
+	// DefaultQueueSize (10,000).
 	QueueSize int
 
 	// Sender delivers each attempt. Defaults to
 	// webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks:
-	// AllowNetworks}): 10 s per attempt, 64 KiB of response body kept, and
+	// AllowNetworks}): webhook.DefaultTimeout (10 s) per attempt,
+	// webhook.DefaultMaxResponseBody (64 KiB) of response body kept, and
 	// connections to loopback, private, link-local and other internal
-	// addresses refused (an SSRF guard).
+	// addresses refused (an SSRF guard). A Sender of the host's own
+	// enforces its own network rules: setting both Sender and
+	// AllowNetworks is an error.
 	Sender webhook.Sender
 
-	// AllowNetworks lists internal networks the default Sender may reach
-	// despite its SSRF guard, for self-hosted receivers on a private
-	// network (for example 10.20.0.0/16). Load triggers with the same list
-	// in trigger.Options.AllowNetworks. Ignored when Sender is set.
+	// AllowNetworks lists internal networks that triggers may name and
+	// the default Sender may reach despite its SSRF guard, for
+	// self-hosted receivers on a private network (for example
+	// 10.20.0.0/16). Give the list here only, and load triggers with the
+	// options TriggerOptions returns, which carry it: loading and sending
+	// then allow the same networks. Must be empty when Sender is set.
 	AllowNetworks []netip.Prefix
 
 	// Retry decides whether and when a failed attempt is retried. The zero
@@ -60,7 +82,8 @@ type Config struct {
 	// errors, 408, 429 and 5xx, and honouring Retry-After.
 	Retry webhook.RetryPolicy
 
-	// Workers is the number of deliveries in flight at once. Defaults to 8.
+	// Workers is the number of deliveries in flight at once. Defaults to
+	// DefaultWorkers (8).
 	Workers int
 
 	// Notes writes the text of note actions on tickets. Required only if a
@@ -82,7 +105,7 @@ type Config struct {
 	// PollInterval is how often the engine looks in the log for due
 	// entries it did not schedule itself (left by a stopped engine, or by
 	// other engines sharing a SQL log). Retries this engine schedules wake
-	// it on time regardless. Defaults to 1 second.
+	// it on time regardless. Defaults to DefaultPollInterval (1 second).
 	PollInterval time.Duration
 
 	// Lease is how long a claimed entry stays reserved for this engine.
@@ -90,13 +113,14 @@ type Config struct {
 	// after the lease ends. An entry claimed ahead of a free worker may
 	// wait up to half the lease before its attempt starts, so the lease
 	// must be more than twice as long as one attempt can take. Defaults to
-	// 1 minute.
+	// DefaultLease (1 minute).
 	Lease time.Duration
 
 	// Destinations configures the circuit breaker and the concurrency
-	// limit per destination. The zero value means the defaults: pause a
-	// destination for 1 minute after 10 consecutive failures, at most 4
-	// deliveries in flight to one destination.
+	// limit per destination. Its zero fields mean the defaults
+	// (DefaultFailureThreshold and the like): pause a destination for 1
+	// minute after 10 consecutive failures, at most 4 deliveries in flight
+	// to one destination.
 	Destinations DestinationPolicy
 
 	// OnDestination, when set, is told when a destination is paused,
@@ -109,7 +133,8 @@ type Config struct {
 	// MaxBodySize is the largest ticket packet sent, in bytes. A webhook
 	// whose packet is larger is never sent nor stored whole: its entry is
 	// recorded failed, with an attempt that says why and the first 4 KiB
-	// of the packet, and cannot be redelivered. Defaults to 256 KiB.
+	// of the packet, and cannot be redelivered. Defaults to
+	// DefaultMaxBodySize (256 KiB).
 	MaxBodySize int
 
 	// MeterProvider and TracerProvider receive the engine's metrics and
@@ -127,6 +152,15 @@ type Config struct {
 	// engines sharing a log. Defaults to the host name, process id and a
 	// random suffix.
 	Owner string
+}
+
+// TriggerOptions returns o with its AllowNetworks replaced by
+// c.AllowNetworks: the options to load the triggers of c.Triggers with
+// (trigger.Parse, trigger.Compile), so that the networks webhook URLs may name
+// are the ones the default Sender may reach, given once in Config.
+func (c Config) TriggerOptions(o trigger.Options) *trigger.Options {
+	o.AllowNetworks = slices.Clone(c.AllowNetworks)
+	return &o
 }
 
 // Engine evaluates triggers on ticket changes, records a log entry per
@@ -205,8 +239,11 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("%w: Actions[%q]: %q is a built-in action type", ErrInvalidConfig, name, name)
 		}
 	}
+	if cfg.Sender != nil && len(cfg.AllowNetworks) > 0 {
+		return nil, fmt.Errorf("%w: Sender and AllowNetworks are both set: AllowNetworks configures the default sender only; give the networks to your Sender", ErrInvalidConfig)
+	}
 	if cfg.QueueSize == 0 {
-		cfg.QueueSize = 10000
+		cfg.QueueSize = DefaultQueueSize
 	}
 	if cfg.Log == nil {
 		cfg.Log = executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: cfg.QueueSize})
@@ -215,7 +252,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Sender = webhook.NewHTTPSender(webhook.HTTPSenderConfig{Now: cfg.Now, AllowNetworks: cfg.AllowNetworks})
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 8
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -224,16 +261,16 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.Lease == 0 {
-		cfg.Lease = time.Minute
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
 	if cfg.MaxBodySize == 0 {
-		cfg.MaxBodySize = 256 << 10
+		cfg.MaxBodySize = DefaultMaxBodySize
 	}
 
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider, cfg.Propagator)
