@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -184,28 +183,18 @@ type Engine struct {
 
 	onDestination func(DestinationEvent)
 
-	mu        sync.Mutex
-	closed    bool
-	calls     sync.WaitGroup  // OnTicketChange calls in progress
-	roomLine  []chan struct{} // OnTicketChange calls waiting for room in a full log
-	lineLen   atomic.Int32    // len(roomLine), read without e.mu
-	roomMade  atomic.Uint64   // deliveries ended, each of which may have made room
-	retryAt   timeHeap        // due times of retries this engine scheduled
-	inflight  map[string]bool // ids of the entries claimed and not yet done
-	renewed   map[string]bool // ids claimed again while in flight
-	ready     []claimed       // claimed ahead of free workers; the dispatcher's own
-	readyNext int             // index in ready of the next entry to start
-	claimedAt time.Time       // the time of the last claim; the dispatcher's own
+	disp *dispatcher // claims due entries and hands them to the workers
+	room *roomLine   // calls waiting for room in a full log
 
-	closing    chan struct{} // closed when Close begins
+	mu         sync.Mutex
+	closed     bool
+	calls      sync.WaitGroup // calls in progress (begin)
+	closing    chan struct{}  // closed when Close begins
 	closeOnce  sync.Once
 	runCtx     context.Context // cancelled when Close gives up waiting
 	cancelRun  context.CancelFunc
-	wake       chan struct{}           // nudges the dispatcher
-	slots      chan struct{}           // one token per delivery in flight
-	work       chan executionlog.Entry // claimed entries for the workers; closed by the dispatcher
-	deliveries sync.WaitGroup
-	done       chan struct{} // closed when every goroutine has ended
+	deliveries sync.WaitGroup // the dispatcher and the workers
+	done       chan struct{}  // closed when every goroutine has ended
 }
 
 // New validates cfg, applies its defaults and starts the engine's
@@ -279,6 +268,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
+	closing := make(chan struct{})
 	e := &Engine{
 		triggers: cfg.Triggers,
 		log:      cfg.Log,
@@ -296,18 +286,19 @@ func New(cfg Config) (*Engine, error) {
 		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
 
 		onDestination: cfg.OnDestination,
-		inflight:      map[string]bool{},
-		renewed:       map[string]bool{},
-		closing:       make(chan struct{}),
+		room:          &roomLine{close: closing},
+		closing:       closing,
 		runCtx:        runCtx,
 		cancelRun:     cancel,
-		wake:          make(chan struct{}, 1),
-		slots:         make(chan struct{}, cfg.Workers),
-		work:          make(chan executionlog.Entry, cfg.Workers),
 		done:          make(chan struct{}),
 	}
+	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers,
+		e.now, cfg.Logger, closing, runCtx)
 	e.deliveries.Add(1 + cfg.Workers)
-	go e.dispatch()
+	go func() {
+		defer e.deliveries.Done()
+		e.disp.run()
+	}()
 	for range cfg.Workers {
 		go e.worker()
 	}
@@ -346,6 +337,26 @@ func (e *Engine) Close(ctx context.Context) error {
 		<-e.done
 		return ctx.Err()
 	}
+}
+
+// begin registers a call that Close waits for, or returns ErrClosed. The
+// call runs with the returned context, which also ends when Close gives up
+// waiting, so that Close returns soon after its own context ends; the
+// caller runs the returned function when the call ends.
+func (e *Engine) begin(ctx context.Context) (context.Context, func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, ErrClosed
+	}
+	e.calls.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(e.runCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		e.calls.Done()
+	}, nil
 }
 
 // Owner returns the name this engine uses in the log's leases.
