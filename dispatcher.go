@@ -88,9 +88,8 @@ func (d *dispatcher) run() {
 // claimed ahead, then new claims. Each claim asks for a worker pool's
 // worth of entries beyond the free slots, so that workers freed one at a
 // time are fed without a query each (claims of one or two entries were
-// most of the SQL logs' cost: claims limited to the free slots delivered
-// about 30% less on SQLite and PostgreSQL with 8 workers, see
-// BENCHMARKS.md).
+// most of the SQL logs' cost: with claims limited to the free slots, the
+// SQLite log with 8 workers delivered about 30% less; see BENCHMARKS.md).
 func (d *dispatcher) claimDue() {
 	for {
 		d.startReady()
