@@ -1,7 +1,6 @@
 package tickethooks
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -13,168 +12,12 @@ import (
 	"github.com/tickethooks/tickethooks/webhook"
 )
 
-// dispatch claims due entries from the log whenever a worker slot is free,
-// and hands each claimed entry to a worker. It wakes when nudged
-// (new entries, a delivery ended), when a retry it scheduled falls due, and
-// every PollInterval for entries other engines left. When it stops it
-// closes e.work, which ends the workers once their deliveries are done.
-func (e *Engine) dispatch() {
-	defer e.deliveries.Done()
-	defer close(e.work)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-e.closing:
-			e.releaseReady()
-			return
-		case <-e.wake:
-		case <-timer.C:
-		}
-		e.claimDue()
-		timer.Reset(e.nextWake())
-	}
-}
-
-// claimed is an entry claimed ahead of a free worker.
-type claimed struct {
-	entry executionlog.Entry
-	at    time.Time
-}
-
-// claimDue starts deliveries on every free worker slot: first the entries
-// claimed ahead, then new claims. Each claim asks for a worker pool's
-// worth of entries beyond the free slots, so that workers freed one at a
-// time are fed without a query each (claims of one or two entries were
-// most of the SQL logs' cost).
-func (e *Engine) claimDue() {
-	for {
-		e.startReady()
-		free := cap(e.slots) - len(e.slots)
-		if free <= 0 || e.readyNext < len(e.ready) {
-			return
-		}
-		select {
-		case <-e.closing:
-			return
-		default:
-		}
-		limit := free + cap(e.slots)
-		now := e.now()
-		e.claimedAt = now
-		entries, err := e.log.Claim(e.runCtx, executionlog.Claim{
-			Owner: e.owner, Now: now, Lease: e.lease, Limit: limit,
-		})
-		if err != nil {
-			if e.runCtx.Err() == nil {
-				e.logger.LogAttrs(e.runCtx, slog.LevelError, "tickethooks: claiming due deliveries failed",
-					slog.String("error", err.Error()))
-			}
-			return
-		}
-		for _, en := range entries {
-			e.mu.Lock()
-			running := e.inflight[en.ID]
-			if running {
-				e.renewed[en.ID] = true
-			} else {
-				e.inflight[en.ID] = true
-			}
-			e.mu.Unlock()
-			if running {
-				// The lease ran out while this engine's own attempt is
-				// still going (or the entry waits in e.ready), or the
-				// attempt just recorded its outcome: the claim only
-				// renewed the lease. The delivery gives the entry back
-				// when it ends.
-				continue
-			}
-			e.ready = append(e.ready, claimed{entry: en, at: now})
-		}
-		if len(entries) < limit {
-			e.startReady()
-			return
-		}
-	}
-}
-
-// startReady starts the entries claimed ahead while worker slots are free.
-// An entry that waited past half its lease is released instead, so that it
-// is never delivered after another engine could have taken it over.
-func (e *Engine) startReady() {
-	for e.readyNext < len(e.ready) && len(e.slots) < cap(e.slots) {
-		c := e.ready[e.readyNext]
-		e.ready[e.readyNext] = claimed{}
-		e.readyNext++
-		if e.now().Sub(c.at) > e.lease/2 {
-			e.dropReady(c.entry)
-			continue
-		}
-		e.slots <- struct{}{}
-		e.work <- c.entry // never blocks: it has room for every slot
-	}
-	if e.readyNext == len(e.ready) {
-		// All started: reuse the array for the next claims.
-		e.ready, e.readyNext = e.ready[:0], 0
-	}
-}
-
-// releaseReady gives the entries claimed ahead back to the log when the
-// engine stops.
-func (e *Engine) releaseReady() {
-	for _, c := range e.ready[e.readyNext:] {
-		e.dropReady(c.entry)
-	}
-	e.ready, e.readyNext = nil, 0
-}
-
-// dropReady puts an entry claimed ahead back in the log, due now, and
-// forgets it.
-func (e *Engine) dropReady(en executionlog.Entry) {
-	e.putBack(en, e.now(), "")
-	e.mu.Lock()
-	delete(e.inflight, en.ID)
-	e.mu.Unlock()
-}
-
-// nextWake returns how long the dispatcher may sleep: until the earliest
-// retry this engine scheduled, or PollInterval, whichever is sooner. A
-// retry that fell due after the last claim asked for due entries wakes
-// the dispatcher at once, for another claim.
-func (e *Engine) nextWake() time.Duration {
-	now := e.now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	due := false
-	for len(e.retryAt) > 0 && !e.retryAt[0].After(now) {
-		due = due || e.retryAt[0].After(e.claimedAt)
-		heap.Pop(&e.retryAt)
-	}
-	if due {
-		return 0
-	}
-	if len(e.retryAt) > 0 {
-		if d := e.retryAt[0].Sub(now); d < e.poll {
-			return d
-		}
-	}
-	return e.poll
-}
-
-// nudge wakes the dispatcher without blocking.
-func (e *Engine) nudge() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
 // worker delivers the entries the dispatcher starts until the dispatcher
 // stops. Workers live as long as the engine, so a delivery
 // starts on a goroutine whose stack has already grown.
 func (e *Engine) worker() {
 	defer e.deliveries.Done()
-	for en := range e.work {
+	for en := range e.disp.work {
 		e.deliver(en)
 	}
 }
@@ -183,23 +26,8 @@ func (e *Engine) worker() {
 func (e *Engine) deliver(en executionlog.Entry) {
 	var pendingAt time.Time // when the entry is due again, if it stays pending
 	defer func() {
-		e.mu.Lock()
-		delete(e.inflight, en.ID)
-		renewed := e.renewed[en.ID]
-		delete(e.renewed, en.ID)
-		e.madeRoomLocked()
-		if !pendingAt.IsZero() {
-			heap.Push(&e.retryAt, pendingAt) // wake the dispatcher when it is due
-		}
-		e.mu.Unlock()
-		if renewed && !pendingAt.IsZero() {
-			// The dispatcher claimed the entry again while this attempt
-			// was ending: give it back so that it is due on time, not
-			// when that lease ends.
-			e.putBack(en, pendingAt, "")
-		}
-		<-e.slots
-		e.nudge()
+		e.room.madeRoom()
+		e.disp.finish(en, pendingAt)
 	}()
 	ctx := e.runCtx
 	number := len(en.Attempts) + 1
@@ -216,7 +44,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 			// The destination is paused or busy: wait, with no attempt
 			// counted.
 			pendingAt = retryAt
-			e.putBack(en, pendingAt, note)
+			e.disp.putBack(en, pendingAt, note)
 			return
 		}
 		sctx, span := e.tel.startAttempt(ctx, en, &httpRequestInfo{url: req.URL, attempt: number, header: req.Header})
@@ -236,7 +64,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		// short: leave the entry pending, with no attempt counted, for the
 		// next engine. An attempt that got its answer is recorded.
 		pendingAt = e.now()
-		e.putBack(en, pendingAt, "")
+		e.disp.putBack(en, pendingAt, "")
 		return
 	}
 	u := e.outcome(number, number-en.SeriesStart, started, resp, err)
@@ -386,54 +214,3 @@ const (
 	outcomeRetryMin = 50 * time.Millisecond
 	outcomeRetryMax = 2 * time.Second
 )
-
-// logWriteTimeout bounds the log writes the engine makes on its own
-// account (outcomes, put-backs, test sends), which must be made even when
-// the context that led to them has ended, and must not hang.
-const logWriteTimeout = 10 * time.Second
-
-// entryAttrs returns the log line attributes that name en, then more.
-func entryAttrs(en *executionlog.Entry, more ...slog.Attr) []slog.Attr {
-	return append([]slog.Attr{slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
-		slog.Int("ticket_id", en.TicketID)}, more...)
-}
-
-// timeHeap is a min-heap of times.
-type timeHeap []time.Time
-
-func (h timeHeap) Len() int           { return len(h) }
-func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
-func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
-func (h *timeHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
-}
-
-// errNoResponse stands in for the answer of a Sender that broke its
-// contract by returning neither a response nor an error.
-var errNoResponse = errors.New("tickethooks: sender returned no response and no error")
-
-// putBack returns an entry this engine holds to the log, pending and due
-// at, with no attempt counted; note says why it waits, if not for a retry.
-// The lease may already be gone (a renewed claim that the attempt's own
-// update released), so a lost lease is not reported.
-func (e *Engine) putBack(en executionlog.Entry, at time.Time, note string) {
-	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
-	defer cancel()
-	err := e.log.Update(ctx, executionlog.Update{ID: en.ID, Owner: e.owner, Status: executionlog.StatusPending,
-		NextAttemptAt: at, Note: note, Now: e.now()})
-	attrs := entryAttrs(&en, slog.Time("next_attempt_at", at))
-	switch {
-	case err == nil:
-		if note != "" {
-			attrs = append(attrs, slog.String("note", note))
-		}
-		e.logger.LogAttrs(ctx, slog.LevelDebug, "tickethooks: delivery put back", attrs...)
-	case !errors.Is(err, executionlog.ErrLeaseLost):
-		e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: putting a delivery back failed; it is due again when its lease ends",
-			append(attrs, slog.String("log_error", err.Error()))...)
-	}
-}

@@ -27,34 +27,45 @@ import (
 // each judge a destination by their own attempts.
 type DestinationPolicy struct {
 	// FailureThreshold is the number of consecutive failures that pauses a
-	// destination. Defaults to 10.
+	// destination. Defaults to DefaultFailureThreshold (10).
 	FailureThreshold int
 	// CoolDown is how long a paused destination waits before a probe.
-	// Defaults to 1 minute.
+	// Defaults to DefaultCoolDown (1 minute).
 	CoolDown time.Duration
 	// MaxInFlight is the number of deliveries in flight to one destination
 	// at once, so that one slow receiver cannot hold every worker. Entries
-	// over the limit wait, without an attempt counted. Defaults to 4.
+	// over the limit wait, without an attempt counted. Defaults to
+	// DefaultMaxInFlight (4).
 	MaxInFlight int
 	// FailingThreshold is the number of consecutive failures after which
 	// Config.OnDestination hears DestinationFailing, and again after each
 	// further FailingThreshold failures, so the host can disable the
-	// trigger and tell the admin. Defaults to 100.
+	// trigger and tell the admin. Defaults to DefaultFailingThreshold
+	// (100).
 	FailingThreshold int
 }
 
+// The defaults of the zero fields of DestinationPolicy.
+const (
+	DefaultFailureThreshold = 10          // DestinationPolicy.FailureThreshold
+	DefaultCoolDown         = time.Minute // DestinationPolicy.CoolDown
+	DefaultMaxInFlight      = 4           // DestinationPolicy.MaxInFlight
+	DefaultFailingThreshold = 100         // DestinationPolicy.FailingThreshold
+)
+
+// withDefaults returns p with its zero fields set to their defaults.
 func (p DestinationPolicy) withDefaults() DestinationPolicy {
 	if p.FailureThreshold == 0 {
-		p.FailureThreshold = 10
+		p.FailureThreshold = DefaultFailureThreshold
 	}
 	if p.CoolDown == 0 {
-		p.CoolDown = time.Minute
+		p.CoolDown = DefaultCoolDown
 	}
 	if p.MaxInFlight == 0 {
-		p.MaxInFlight = 4
+		p.MaxInFlight = DefaultMaxInFlight
 	}
 	if p.FailingThreshold == 0 {
-		p.FailingThreshold = 100
+		p.FailingThreshold = DefaultFailingThreshold
 	}
 	return p
 }

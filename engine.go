@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -19,6 +19,22 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/webhook"
+)
+
+// The defaults New applies to the zero fields of Config.
+const (
+	// DefaultQueueSize is the default Config.QueueSize: entries the
+	// default in-memory log keeps.
+	DefaultQueueSize = 10000
+	// DefaultWorkers is the default Config.Workers: deliveries in flight
+	// at once.
+	DefaultWorkers = 8
+	// DefaultPollInterval is the default Config.PollInterval.
+	DefaultPollInterval = time.Second
+	// DefaultLease is the default Config.Lease.
+	DefaultLease = time.Minute
+	// DefaultMaxBodySize is the default Config.MaxBodySize, in bytes.
+	DefaultMaxBodySize = 256 << 10
 )
 
 // Config configures an Engine. Only Triggers is required.
@@ -38,20 +54,25 @@ type Config struct {
 	// QueueSize is the capacity of the default in-memory log: how many
 	// entries it keeps, pending ones included. When every entry is pending,
 	// OnTicketChange waits for room. Ignored when Log is set. Defaults to
-	// 10,000.
+	// DefaultQueueSize (10,000).
 	QueueSize int
 
 	// Sender delivers each attempt. Defaults to
 	// webhook.NewHTTPSender(webhook.HTTPSenderConfig{AllowNetworks:
-	// AllowNetworks}): 10 s per attempt, 64 KiB of response body kept, and
+	// AllowNetworks}): webhook.DefaultTimeout (10 s) per attempt,
+	// webhook.DefaultMaxResponseBody (64 KiB) of response body kept, and
 	// connections to loopback, private, link-local and other internal
-	// addresses refused (an SSRF guard).
+	// addresses refused (an SSRF guard). A Sender of the host's own
+	// enforces its own network rules: setting both Sender and
+	// AllowNetworks is an error.
 	Sender webhook.Sender
 
-	// AllowNetworks lists internal networks the default Sender may reach
-	// despite its SSRF guard, for self-hosted receivers on a private
-	// network (for example 10.20.0.0/16). Load triggers with the same list
-	// in trigger.Options.AllowNetworks. Ignored when Sender is set.
+	// AllowNetworks lists internal networks that triggers may name and
+	// the default Sender may reach despite its SSRF guard, for
+	// self-hosted receivers on a private network (for example
+	// 10.20.0.0/16). Give the list here only, and load triggers with the
+	// options TriggerOptions returns, which carry it: loading and sending
+	// then allow the same networks. Must be empty when Sender is set.
 	AllowNetworks []netip.Prefix
 
 	// Retry decides whether and when a failed attempt is retried. The zero
@@ -60,7 +81,8 @@ type Config struct {
 	// errors, 408, 429 and 5xx, and honouring Retry-After.
 	Retry webhook.RetryPolicy
 
-	// Workers is the number of deliveries in flight at once. Defaults to 8.
+	// Workers is the number of deliveries in flight at once. Defaults to
+	// DefaultWorkers (8).
 	Workers int
 
 	// Notes writes the text of note actions on tickets. Required only if a
@@ -82,7 +104,7 @@ type Config struct {
 	// PollInterval is how often the engine looks in the log for due
 	// entries it did not schedule itself (left by a stopped engine, or by
 	// other engines sharing a SQL log). Retries this engine schedules wake
-	// it on time regardless. Defaults to 1 second.
+	// it on time regardless. Defaults to DefaultPollInterval (1 second).
 	PollInterval time.Duration
 
 	// Lease is how long a claimed entry stays reserved for this engine.
@@ -90,13 +112,14 @@ type Config struct {
 	// after the lease ends. An entry claimed ahead of a free worker may
 	// wait up to half the lease before its attempt starts, so the lease
 	// must be more than twice as long as one attempt can take. Defaults to
-	// 1 minute.
+	// DefaultLease (1 minute).
 	Lease time.Duration
 
 	// Destinations configures the circuit breaker and the concurrency
-	// limit per destination. The zero value means the defaults: pause a
-	// destination for 1 minute after 10 consecutive failures, at most 4
-	// deliveries in flight to one destination.
+	// limit per destination. Its zero fields mean the defaults
+	// (DefaultFailureThreshold and the like): pause a destination for 1
+	// minute after 10 consecutive failures, at most 4 deliveries in flight
+	// to one destination.
 	Destinations DestinationPolicy
 
 	// OnDestination, when set, is told when a destination is paused,
@@ -109,7 +132,8 @@ type Config struct {
 	// MaxBodySize is the largest ticket packet sent, in bytes. A webhook
 	// whose packet is larger is never sent nor stored whole: its entry is
 	// recorded failed, with an attempt that says why and the first 4 KiB
-	// of the packet, and cannot be redelivered. Defaults to 256 KiB.
+	// of the packet, and cannot be redelivered. Defaults to
+	// DefaultMaxBodySize (256 KiB).
 	MaxBodySize int
 
 	// MeterProvider and TracerProvider receive the engine's metrics and
@@ -127,6 +151,15 @@ type Config struct {
 	// engines sharing a log. Defaults to the host name, process id and a
 	// random suffix.
 	Owner string
+}
+
+// TriggerOptions returns o with its AllowNetworks replaced by
+// c.AllowNetworks: the options to load the triggers of c.Triggers with
+// (trigger.Parse, trigger.Compile), so that the networks webhook URLs may name
+// are the ones the default Sender may reach, given once in Config.
+func (c Config) TriggerOptions(o trigger.Options) *trigger.Options {
+	o.AllowNetworks = slices.Clone(c.AllowNetworks)
+	return &o
 }
 
 // Engine evaluates triggers on ticket changes, records a log entry per
@@ -150,28 +183,18 @@ type Engine struct {
 
 	onDestination func(DestinationEvent)
 
-	mu        sync.Mutex
-	closed    bool
-	calls     sync.WaitGroup  // OnTicketChange calls in progress
-	roomLine  []chan struct{} // OnTicketChange calls waiting for room in a full log
-	lineLen   atomic.Int32    // len(roomLine), read without e.mu
-	roomMade  atomic.Uint64   // deliveries ended, each of which may have made room
-	retryAt   timeHeap        // due times of retries this engine scheduled
-	inflight  map[string]bool // ids of the entries claimed and not yet done
-	renewed   map[string]bool // ids claimed again while in flight
-	ready     []claimed       // claimed ahead of free workers; the dispatcher's own
-	readyNext int             // index in ready of the next entry to start
-	claimedAt time.Time       // the time of the last claim; the dispatcher's own
+	disp *dispatcher // claims due entries and hands them to the workers
+	room *roomLine   // calls waiting for room in a full log
 
-	closing    chan struct{} // closed when Close begins
+	mu         sync.Mutex
+	closed     bool
+	calls      sync.WaitGroup // calls in progress (begin)
+	closing    chan struct{}  // closed when Close begins
 	closeOnce  sync.Once
 	runCtx     context.Context // cancelled when Close gives up waiting
 	cancelRun  context.CancelFunc
-	wake       chan struct{}           // nudges the dispatcher
-	slots      chan struct{}           // one token per delivery in flight
-	work       chan executionlog.Entry // claimed entries for the workers; closed by the dispatcher
-	deliveries sync.WaitGroup
-	done       chan struct{} // closed when every goroutine has ended
+	deliveries sync.WaitGroup // the dispatcher and the workers
+	done       chan struct{}  // closed when every goroutine has ended
 }
 
 // New validates cfg, applies its defaults and starts the engine's
@@ -205,8 +228,11 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("%w: Actions[%q]: %q is a built-in action type", ErrInvalidConfig, name, name)
 		}
 	}
+	if cfg.Sender != nil && len(cfg.AllowNetworks) > 0 {
+		return nil, fmt.Errorf("%w: Sender and AllowNetworks are both set: AllowNetworks configures the default sender only; give the networks to your Sender", ErrInvalidConfig)
+	}
 	if cfg.QueueSize == 0 {
-		cfg.QueueSize = 10000
+		cfg.QueueSize = DefaultQueueSize
 	}
 	if cfg.Log == nil {
 		cfg.Log = executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: cfg.QueueSize})
@@ -215,7 +241,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Sender = webhook.NewHTTPSender(webhook.HTTPSenderConfig{Now: cfg.Now, AllowNetworks: cfg.AllowNetworks})
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 8
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -224,16 +250,16 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.Lease == 0 {
-		cfg.Lease = time.Minute
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
 	if cfg.MaxBodySize == 0 {
-		cfg.MaxBodySize = 256 << 10
+		cfg.MaxBodySize = DefaultMaxBodySize
 	}
 
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider, cfg.Propagator)
@@ -242,6 +268,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
+	closing := make(chan struct{})
 	e := &Engine{
 		triggers: cfg.Triggers,
 		log:      cfg.Log,
@@ -259,18 +286,19 @@ func New(cfg Config) (*Engine, error) {
 		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
 
 		onDestination: cfg.OnDestination,
-		inflight:      map[string]bool{},
-		renewed:       map[string]bool{},
-		closing:       make(chan struct{}),
+		room:          &roomLine{close: closing},
+		closing:       closing,
 		runCtx:        runCtx,
 		cancelRun:     cancel,
-		wake:          make(chan struct{}, 1),
-		slots:         make(chan struct{}, cfg.Workers),
-		work:          make(chan executionlog.Entry, cfg.Workers),
 		done:          make(chan struct{}),
 	}
+	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers,
+		e.now, cfg.Logger, closing, runCtx)
 	e.deliveries.Add(1 + cfg.Workers)
-	go e.dispatch()
+	go func() {
+		defer e.deliveries.Done()
+		e.disp.run()
+	}()
 	for range cfg.Workers {
 		go e.worker()
 	}
@@ -309,6 +337,26 @@ func (e *Engine) Close(ctx context.Context) error {
 		<-e.done
 		return ctx.Err()
 	}
+}
+
+// begin registers a call that Close waits for, or returns ErrClosed. The
+// call runs with the returned context, which also ends when Close gives up
+// waiting, so that Close returns soon after its own context ends; the
+// caller runs the returned function when the call ends.
+func (e *Engine) begin(ctx context.Context) (context.Context, func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, ErrClosed
+	}
+	e.calls.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(e.runCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		e.calls.Done()
+	}, nil
 }
 
 // Owner returns the name this engine uses in the log's leases.

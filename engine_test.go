@@ -705,6 +705,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"nil handler", tickethooks.Config{Triggers: store, Actions: map[string]tickethooks.ActionHandler{"x": nil}}, `Actions["x"] is nil`},
 		{"built-in type", tickethooks.Config{Triggers: store, Actions: map[string]tickethooks.ActionHandler{"note": tickethooks.ActionHandlerFunc(nil)}}, "built-in"},
 		{"bad retry", tickethooks.Config{Triggers: store, Retry: webhook.RetryPolicy{MaxAttempts: -1}}, "Retry"},
+		{"sender and networks", tickethooks.Config{Triggers: store, Sender: loopbackSender(), AllowNetworks: loopback}, "Sender and AllowNetworks are both set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,7 +135,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 			for range added - queued {
 				e.tel.deliveries.Add(ctx, 1, outcomeAttrs(executionlog.StatusFailed))
 			}
-			e.nudge()
+			e.disp.nudge()
 		}
 	}
 	return e.runActions(ctx, fired, before, after, c.key)

@@ -1,6 +1,7 @@
 package tickethooks
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -84,3 +85,7 @@ func capError(s string) string {
 	cut := textcut.Boundary(s, maxAttemptError)
 	return fmt.Sprintf("%s... (%d more bytes)", s[:cut], len(s)-cut)
 }
+
+// errNoResponse stands in for the answer of a Sender that broke its
+// contract by returning neither a response nor an error.
+var errNoResponse = errors.New("tickethooks: sender returned no response and no error")

@@ -6,12 +6,35 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tickethooks/tickethooks/executionlog"
 )
 
-// add writes entries to the log, waiting for room while a bounded log is
-// full.
+// add writes entries to the log, in tx when it is not nil, waiting in
+// e.room for room while a bounded log is full.
+func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
+	var failed error // the log's error other than ErrFull
+	err := e.room.add(ctx, func() error {
+		var err error
+		if tx != nil {
+			err = e.log.(executionlog.TxAdder).AddTx(ctx, tx, entries)
+		} else {
+			err = e.log.Add(ctx, entries)
+		}
+		if !errors.Is(err, executionlog.ErrFull) {
+			failed = err
+		}
+		return err
+	})
+	if failed != nil {
+		return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), failed)
+	}
+	return err
+}
+
+// roomLine is the line of calls waiting for room in a full log.
 //
 // Calls that find the log full wait in line, and new calls join the line
 // while it is not empty: each delivery that ends gives the longest-waiting
@@ -19,28 +42,38 @@ import (
 // it has added its entries, since the delivery may have freed more than
 // one place. A full log so costs about one refused Add per delivery, not
 // one per waiting call.
-func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
+type roomLine struct {
+	mu      sync.Mutex
+	line    []chan struct{} // the waiting calls, longest-waiting first
+	waiting atomic.Int32    // len(line), read without mu
+	made    atomic.Uint64   // deliveries ended, each of which may have made room
+	close   <-chan struct{} // closed when the engine stops taking calls
+}
+
+// add runs try, which adds entries to the log, until it fails with
+// another error than executionlog.ErrFull, and returns that error (nil
+// on success). While the log is full it waits in line. It returns
+// ErrQueueFull, wrapping the log's last refusal and ctx's error, when ctx
+// ends first, and ErrClosed when the engine stops first.
+func (l *roomLine) add(ctx context.Context, try func() error) error {
 	full := executionlog.ErrFull // the log's last refusal
 	turn := false                // whether this call's turn came
 	for {
-		made := e.roomMade.Load()
+		made := l.made.Load()
 		var err error
-		if turn || e.lineLen.Load() == 0 {
-			err = e.tryAdd(ctx, tx, entries)
+		if turn || l.waiting.Load() == 0 {
+			err = try()
 		} else {
 			err = full // wait behind the calls already in line
 		}
 		if !errors.Is(err, executionlog.ErrFull) {
 			if turn {
-				e.wakeForRoom() // pass the turn on
+				l.wakeNext() // pass the turn on
 			}
-			if err != nil {
-				return fmt.Errorf("tickethooks: recording %d deliveries: %w", len(entries), err)
-			}
-			return nil
+			return err
 		}
 		full, turn = err, false
-		wait := e.waitForRoom(made)
+		wait := l.join(made)
 		if wait == nil {
 			continue // room was made since the try
 		}
@@ -48,77 +81,69 @@ func (e *Engine) add(ctx context.Context, tx *sql.Tx, entries []*executionlog.En
 		case <-wait:
 			turn = true
 		case <-ctx.Done():
-			e.leaveLine(wait)
+			l.leave(wait)
 			return fmt.Errorf("%w: %w (%w)", ErrQueueFull, full, ctx.Err())
-		case <-e.closing:
-			e.leaveLine(wait)
+		case <-l.close:
+			l.leave(wait)
 			return ErrClosed
 		}
 	}
 }
 
-// tryAdd writes entries to the log once, in tx when it is not nil.
-func (e *Engine) tryAdd(ctx context.Context, tx *sql.Tx, entries []*executionlog.Entry) error {
-	if tx != nil {
-		return e.log.(executionlog.TxAdder).AddTx(ctx, tx, entries)
-	}
-	return e.log.Add(ctx, entries)
-}
-
-// waitForRoom puts a call at the end of the line of calls waiting for room
-// in the log and returns the channel closed when its turn comes, or nil
-// when room was made since e.roomMade was made.
-func (e *Engine) waitForRoom(made uint64) chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.roomMade.Load() != made {
+// join puts a call at the end of the line and returns the channel closed
+// when its turn comes, or nil when room was made since l.made was made.
+func (l *roomLine) join(made uint64) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.made.Load() != made {
 		return nil
 	}
 	wait := make(chan struct{})
-	e.roomLine = append(e.roomLine, wait)
-	e.lineLen.Add(1)
+	l.line = append(l.line, wait)
+	l.waiting.Add(1)
 	return wait
 }
 
-// madeRoomLocked notes that a delivery ended, which may have made room in
-// the log, and gives the longest-waiting call its turn. The caller holds
-// e.mu.
-func (e *Engine) madeRoomLocked() {
-	e.roomMade.Add(1)
-	e.wakeForRoomLocked()
+// madeRoom notes that a delivery ended, which may have made room in the
+// log, and gives the longest-waiting call its turn.
+func (l *roomLine) madeRoom() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.made.Add(1)
+	l.wakeNextLocked()
 }
 
-// wakeForRoom gives the call that has waited longest for room its turn, if
-// any call waits.
-func (e *Engine) wakeForRoom() {
-	e.mu.Lock()
-	e.wakeForRoomLocked()
-	e.mu.Unlock()
+// wakeNext gives the call that has waited longest its turn, if any call
+// waits.
+func (l *roomLine) wakeNext() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.wakeNextLocked()
 }
 
-// wakeForRoomLocked is wakeForRoom for a caller holding e.mu.
-func (e *Engine) wakeForRoomLocked() {
-	if len(e.roomLine) == 0 {
+// wakeNextLocked is wakeNext for a caller holding l.mu.
+func (l *roomLine) wakeNextLocked() {
+	if len(l.line) == 0 {
 		return
 	}
-	close(e.roomLine[0])
-	e.roomLine[0] = nil
-	e.roomLine = e.roomLine[1:]
-	e.lineLen.Add(-1)
-	if len(e.roomLine) == 0 {
-		e.roomLine = nil
+	close(l.line[0])
+	l.line[0] = nil
+	l.line = l.line[1:]
+	l.waiting.Add(-1)
+	if len(l.line) == 0 {
+		l.line = nil
 	}
 }
 
-// leaveLine takes a call that stops waiting out of the line. If its turn
-// came already, the turn passes to the next call.
-func (e *Engine) leaveLine(wait chan struct{}) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if i := slices.Index(e.roomLine, wait); i >= 0 {
-		e.roomLine = slices.Delete(e.roomLine, i, i+1)
-		e.lineLen.Add(-1)
+// leave takes a call that stops waiting out of the line. If its turn came
+// already, the turn passes to the next call.
+func (l *roomLine) leave(wait chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i := slices.Index(l.line, wait); i >= 0 {
+		l.line = slices.Delete(l.line, i, i+1)
+		l.waiting.Add(-1)
 		return
 	}
-	e.wakeForRoomLocked()
+	l.wakeNextLocked()
 }
