@@ -7,5 +7,5 @@ package tickethooks
 // concurrent use, and does nothing after Close. Wakes that arrive while
 // the engine is already looking are folded into one look.
 func (e *Engine) Wake() {
-	e.nudge()
+	e.disp.nudge()
 }
