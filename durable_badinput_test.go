@@ -57,6 +57,7 @@ func TestDurableUnreachableDB(t *testing.T) {
 	}{
 		{sqliteDurable, "unable to open database file", nil},
 		{postgresDurable, "connection refused", syscall.ECONNREFUSED},
+		{postgresPQDurable, "connection refused", syscall.ECONNREFUSED},
 		{mysqlDurable, "connection refused", syscall.ECONNREFUSED},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,7 @@ import (
 
 // fleetBackends are the databases several engines share: SQLite is meant
 // for one engine.
-var fleetBackends = []durableBackend{postgresDurable, mysqlDurable}
+var fleetBackends = []durableBackend{postgresDurable, postgresPQDurable, mysqlDurable}
 
 // TestDurableFleet runs three engines, each with its own pool and Owner,
 // on one database.

@@ -4,8 +4,9 @@ package tickethooks_test
 // SQL execution log (executionlog/sqllog): across a crash, across a fleet
 // of engines, inside the host's transaction, on a broken database, and
 // across a restart with a retry pending. They run on SQLite always, on
-// PostgreSQL when TICKETHOOKS_POSTGRES_DSN is set and on MySQL/MariaDB when
-// TICKETHOOKS_MYSQL_DSN is set. Every test has tables of its own, under a
+// PostgreSQL when TICKETHOOKS_POSTGRES_DSN is set (once through pgx and
+// once through lib/pq) and on MySQL/MariaDB when TICKETHOOKS_MYSQL_DSN is
+// set. Every test has tables of its own, under a
 // fresh prefix, dropped when it ends.
 
 import (
@@ -27,6 +28,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql" // registered as "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registered as "pgx"
+	_ "github.com/lib/pq"              // registered as "postgres"
 	_ "modernc.org/sqlite"             // registered as "sqlite"
 
 	"github.com/tickethooks/tickethooks/executionlog"
@@ -38,7 +40,7 @@ import (
 
 // durableBackend is a kind of database the durable tests run against.
 type durableBackend struct {
-	name    string // SQLite, PostgreSQL or MySQL
+	name    string // SQLite, PostgreSQL, PostgreSQL-pq or MySQL
 	driver  string // database/sql driver name
 	env     string // variable holding the DSN; empty for SQLite
 	dialect sqllog.Dialect
@@ -55,11 +57,17 @@ var (
 		name: "PostgreSQL", driver: "pgx", env: "TICKETHOOKS_POSTGRES_DSN", dialect: sqllog.Postgres,
 		unreachableDSN: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
 	}
+	// postgresPQDurable is the same server as postgresDurable, reached
+	// through lib/pq, the other driver hosts use.
+	postgresPQDurable = durableBackend{
+		name: "PostgreSQL-pq", driver: "postgres", env: "TICKETHOOKS_POSTGRES_DSN", dialect: sqllog.Postgres,
+		unreachableDSN: postgresDurable.unreachableDSN,
+	}
 	mysqlDurable = durableBackend{
 		name: "MySQL", driver: "mysql", env: "TICKETHOOKS_MYSQL_DSN", dialect: sqllog.MySQL,
 		unreachableDSN: "root:@tcp(127.0.0.1:1)/test?parseTime=true&timeout=5s",
 	}
-	allDurable = []durableBackend{sqliteDurable, postgresDurable, mysqlDurable}
+	allDurable = []durableBackend{sqliteDurable, postgresDurable, postgresPQDurable, mysqlDurable}
 )
 
 // sqliteOptions makes writers wait for each other instead of failing with

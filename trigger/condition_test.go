@@ -182,8 +182,8 @@ func TestAllAnyExpression(t *testing.T) {
 		{"expression fails", trigger.Definition{Conditions: trigger.Conditions{All: all, Any: anyOf}, Expression: "Ticket.SlaSolutionTime > 60"},
 			ticket("Open"), ticket("Resolved", sla(60)), false},
 		{"expression alone", trigger.Definition{Expression: `Ticket.Status == "Open"`}, nil, ticket("Open"), true},
-		{"disabled", trigger.Definition{Enabled: new(false)}, nil, ticket("Open"), false},
-		{"enabled explicitly", trigger.Definition{Enabled: new(true)}, nil, ticket("Open"), true},
+		{"disabled", trigger.Definition{Enabled: boolPtr(false)}, nil, ticket("Open"), false},
+		{"enabled explicitly", trigger.Definition{Enabled: boolPtr(true)}, nil, ticket("Open"), true},
 		{"on created only, created", trigger.Definition{On: []string{"created"}}, nil, ticket("Open"), true},
 		{"on created only, updated", trigger.Definition{On: []string{"created"}}, ticket("Open"), ticket("Open"), false},
 		{"on updated only, created", trigger.Definition{On: []string{"updated"}}, nil, ticket("Open"), false},
@@ -333,3 +333,6 @@ func TestMatchStructuredDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocates %v times per run, want 0", n)
 	}
 }
+
+// boolPtr returns a pointer to b, for Definition.Enabled.
+func boolPtr(b bool) *bool { return &b }

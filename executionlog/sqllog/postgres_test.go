@@ -4,25 +4,39 @@ import (
 	"context"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/jackc/pgx/v5/stdlib" // registered as "pgx"
+	_ "github.com/lib/pq"              // registered as "postgres"
 )
 
-// postgresBackend returns the PostgreSQL backend of TICKETHOOKS_POSTGRES_DSN,
-// or skips the test when it is not set.
-func postgresBackend(t *testing.T) backend {
-	t.Helper()
+// postgresServer is the PostgreSQL server of TICKETHOOKS_POSTGRES_DSN,
+// reached through the database/sql driver named driver: "pgx" or
+// "postgres" (lib/pq). Both drivers read the same URL form of DSN.
+func postgresServer(name, driver string) server {
 	return server{
-		name:        "PostgreSQL",
+		name:        name,
 		env:         "TICKETHOOKS_POSTGRES_DSN",
-		driver:      "pgx",
+		driver:      driver,
 		dialect:     Postgres,
 		unreachable: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
-	}.backend(t)
+	}
+}
+
+// postgresBackend returns the PostgreSQL backend of TICKETHOOKS_POSTGRES_DSN
+// through pgx, or skips the test when it is not set.
+func postgresBackend(t *testing.T) backend {
+	t.Helper()
+	return postgresServer("PostgreSQL", "pgx").backend(t)
 }
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	runBackend(t, postgresBackend(t))
+}
+
+// TestPostgresPQ runs the suite on the same server through lib/pq.
+func TestPostgresPQ(t *testing.T) {
+	t.Parallel()
+	runBackend(t, postgresServer("PostgreSQL through lib/pq", "postgres").backend(t))
 }
 
 func TestPostgresTrigramIndex(t *testing.T) {
