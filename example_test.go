@@ -27,23 +27,23 @@ func ExampleEngine_OnTicketChange() {
 	defer receiver.Close()
 
 	// The receiver runs on 127.0.0.1, which the SSRF guard refuses unless
-	// allowed, both when triggers load and when the engine connects.
-	local := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	// allowed: once, in the Config, for loading and for sending.
+	log := executionlog.NewMemory(executionlog.MemoryOptions{})
+	cfg := tickethooks.Config{
+		Log:           log,
+		Logger:        slog.New(slog.DiscardHandler),
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	}
 	set, err := trigger.Parse([]byte(`[{
 		"id": "resolved", "name": "Resolved tickets",
 		"conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
-		"actions": [{"type": "webhook", "url": "`+receiver.URL+`/hooks/tickets"}]}]`), &trigger.Options{AllowNetworks: local})
+		"actions": [{"type": "webhook", "url": "`+receiver.URL+`/hooks/tickets"}]}]`), cfg.TriggerOptions(trigger.Options{}))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	log := executionlog.NewMemory(executionlog.MemoryOptions{})
-	engine, err := tickethooks.New(tickethooks.Config{
-		Triggers:      trigger.NewStore(set),
-		Log:           log,
-		Logger:        slog.New(slog.DiscardHandler),
-		AllowNetworks: local,
-	})
+	cfg.Triggers = trigger.NewStore(set)
+	engine, err := tickethooks.New(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return

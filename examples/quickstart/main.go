@@ -102,16 +102,19 @@ func run() error {
 		return err
 	}
 
-	set, err := trigger.Parse(fmt.Appendf(nil, triggersJSON, receiverURL, billingSecret), &trigger.Options{AllowNetworks: local})
-	if err != nil {
-		return err
-	}
-	engine, err := tickethooks.New(tickethooks.Config{
-		Triggers:      trigger.NewStore(set),
+	// The receivers run on 127.0.0.1, which the SSRF guard refuses unless
+	// allowed: once, in the Config, for loading and for sending.
+	cfg := tickethooks.Config{
 		Log:           execLog,
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		AllowNetworks: local,
-	})
+	}
+	set, err := trigger.Parse(fmt.Appendf(nil, triggersJSON, receiverURL, billingSecret), cfg.TriggerOptions(trigger.Options{}))
+	if err != nil {
+		return err
+	}
+	cfg.Triggers = trigger.NewStore(set)
+	engine, err := tickethooks.New(cfg)
 	if err != nil {
 		return err
 	}
