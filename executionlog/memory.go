@@ -158,7 +158,9 @@ func (m *Memory) Add(ctx context.Context, entries []*Entry) error {
 			e.DuplicateOf = id
 			continue
 		}
-		e.DuplicateOf = ""
+		if e.DuplicateOf != "" { // written only when it changes; see sqllog's insert
+			e.DuplicateOf = ""
+		}
 		c := copyEntry(e)
 		c.LeaseOwner, c.LeaseUntil, c.Note = "", time.Time{}, ""
 		if c.Status != StatusPending {

@@ -130,7 +130,12 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 	keyedRows := batcher{l: l, q: q, table: l.entries, cols: insertCols, ncols: insertColCount, suffix: d.skipKnownKey()}
 	var keyed []*executionlog.Entry
 	for _, e := range entries {
-		e.DuplicateOf = ""
+		if e.DuplicateOf != "" {
+			// Written only when it changes, so that callers that share
+			// entries without change keys between concurrent Adds, as
+			// they could before keys existed, do not race.
+			e.DuplicateOf = ""
+		}
 		b := &plain
 		var key any // NULL for no key
 		if e.ChangeKey != "" {
