@@ -93,7 +93,7 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 		return nil, &permanentError{"the log holds only an excerpt of this oversize ticket packet; not sent"}
 	}
 	if len(en.RequestBody) > e.maxBody {
-		return nil, &permanentError{fmt.Sprintf("ticket packet of %d bytes exceeds the %d-byte limit; not sent", len(en.RequestBody), e.maxBody)}
+		return nil, &permanentError{fmt.Sprintf("ticket packet is %d bytes, over this engine's %d-byte limit (Config.MaxBodySize); not sent", len(en.RequestBody), e.maxBody)}
 	}
 	t, err := e.triggers.Trigger(ctx, en.TriggerID)
 	if errors.Is(err, trigger.ErrNotFound) {
@@ -141,27 +141,41 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 
 // writeOutcome writes u, the outcome of an attempt this engine made. A
 // write that fails (the database is down or restarting) is tried again,
-// backing off up to outcomeRetryMax between tries, for as long as the
-// engine runs or, once Close has begun, until the entry's lease ends:
-// while this engine holds the entry, no engine sends it again, so a short
-// outage costs no second request to the receiver. It gives up at once on
-// ErrLeaseLost and ErrNotFound, which no retry mends, and when Close gives
-// up waiting.
+// backing off up to outcomeRetryMax between tries, until the entry's lease
+// ends: while this engine holds the entry, no engine sends it again, so a
+// short outage costs no second request to the receiver. It gives up at
+// once on ErrLeaseLost and ErrNotFound, which no retry mends, and when
+// Close gives up waiting.
 //
-// When the lease was lost meanwhile (the outage outlasted it and another
-// engine took the entry over), the attempt, which may have reached the
-// receiver, is still recorded, by a log that can (AttemptRecorder).
+// When the lease is gone (the outage outlasted it, and another engine may
+// have taken the entry over), the attempt, which may have reached the
+// receiver, is still recorded by a log that can (AttemptRecorder), for
+// up to one more lease. A write whose outcome was unknown (a commit whose
+// answer was lost) may have been applied: the entry is read first, so that
+// the attempt is never recorded twice.
 func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, attrs []slog.Attr) error {
-	err := e.retryWrite(en, attrs, func(ctx context.Context) error {
+	failed := false
+	err := e.retryWrite(en.LeaseUntil, attrs, func(ctx context.Context) error {
 		u.Now = e.now()
-		return e.log.Update(ctx, *u)
+		err := e.log.Update(ctx, *u)
+		failed = failed || (err != nil && !errors.Is(err, executionlog.ErrLeaseLost) && !errors.Is(err, executionlog.ErrNotFound))
+		return err
 	})
-	if !errors.Is(err, executionlog.ErrLeaseLost) || u.Attempt == nil {
+	if err == nil || u.Attempt == nil || errors.Is(err, executionlog.ErrNotFound) {
 		return err
 	}
+	if failed && e.recorded(en.ID, *u.Attempt) {
+		return nil // an earlier write was applied after all
+	}
 	if r, ok := e.log.(executionlog.AttemptRecorder); ok {
-		lateErr := e.retryWrite(en, attrs, func(ctx context.Context) error {
-			return r.RecordAttempt(ctx, en.ID, *u.Attempt, e.now())
+		lateFailed := false
+		lateErr := e.retryWrite(en.LeaseUntil.Add(e.lease), attrs, func(ctx context.Context) error {
+			if lateFailed && e.recorded(en.ID, *u.Attempt) {
+				return nil
+			}
+			err := r.RecordAttempt(ctx, en.ID, *u.Attempt, e.now())
+			lateFailed = err != nil
+			return err
 		})
 		if lateErr != nil {
 			e.logger.LogAttrs(context.Background(), slog.LevelError, "tickethooks: recording an attempt made under a lost lease failed",
@@ -171,10 +185,27 @@ func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, att
 	return err
 }
 
-// retryWrite runs write, a log write about en, until it succeeds or fails
-// with ErrLeaseLost or ErrNotFound, trying again after other errors as
-// writeOutcome says.
-func (e *Engine) retryWrite(en executionlog.Entry, attrs []slog.Attr, write func(context.Context) error) error {
+// recorded reports whether the entry id holds attempt a already, as
+// written by a write whose answer was lost.
+func (e *Engine) recorded(id string, a executionlog.Attempt) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
+	defer cancel()
+	en, err := e.log.Get(ctx, id)
+	if err != nil {
+		return false
+	}
+	for _, got := range en.Attempts {
+		if got.StartedAt.Equal(a.StartedAt) && got.StatusCode == a.StatusCode {
+			return true
+		}
+	}
+	return false
+}
+
+// retryWrite runs write, a log write, until it succeeds or fails with
+// ErrLeaseLost or ErrNotFound, trying again after other errors until
+// deadline, or until Close gives up waiting. It tries at least once.
+func (e *Engine) retryWrite(deadline time.Time, attrs []slog.Attr, write func(context.Context) error) error {
 	wait := outcomeRetryMin
 	for failures := 0; ; failures++ {
 		ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
@@ -191,14 +222,10 @@ func (e *Engine) retryWrite(en executionlog.Entry, attrs []slog.Attr, write func
 			e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: recording the attempt failed; retrying",
 				append(attrs, slog.String("log_error", err.Error()))...)
 		}
-		select {
-		case <-e.closing:
-			if !e.now().Before(en.LeaseUntil) {
-				return err
-			}
-		default:
+		if !e.now().Before(deadline) {
+			return err
 		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(min(wait, max(deadline.Sub(e.now()), time.Millisecond)))
 		select {
 		case <-e.runCtx.Done():
 			timer.Stop()

@@ -250,24 +250,37 @@ func TestTriggerDeletedBeforeDelivery(t *testing.T) {
 	}
 }
 
-// outageLog is a log whose Update calls that record an attempt fail while
-// down is above zero, each failure counting it down: a database that
-// drops while a delivery is in flight, then comes back.
+// outageLog is a log whose writes of attempts (Update and RecordAttempt)
+// fail while down is above zero, each failure counting it down, and whose
+// claims fail too while it is above zero once claimsOff is set: a
+// database that drops while a delivery is in flight, then comes back.
 type outageLog struct {
 	executionlog.Log
-	down atomic.Int32
+	down      atomic.Int32
+	claimsOff atomic.Bool // claims fail too while down is above zero
 }
+
+var errOutage = errors.New("driver: bad connection")
 
 func (l *outageLog) Update(ctx context.Context, u executionlog.Update) error {
 	if u.Attempt != nil && l.down.Add(-1) >= 0 {
-		return errors.New("driver: bad connection")
+		return errOutage
 	}
 	return l.Log.Update(ctx, u)
 }
 
-// RecordAttempt passes the call on to the log underneath.
 func (l *outageLog) RecordAttempt(ctx context.Context, id string, a executionlog.Attempt, now time.Time) error {
+	if l.down.Add(-1) >= 0 {
+		return errOutage
+	}
 	return l.Log.(executionlog.AttemptRecorder).RecordAttempt(ctx, id, a, now)
+}
+
+func (l *outageLog) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.Entry, error) {
+	if l.claimsOff.Load() && l.down.Load() > 0 {
+		return nil, errOutage
+	}
+	return l.Log.Claim(ctx, c)
 }
 
 // TestOutcomeWriteIsRetriedWhileLeased checks that an attempt whose outcome
@@ -310,6 +323,7 @@ func TestAttemptUnderLostLeaseIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the first attempt", func() bool { return len(rcv.got()) == 1 })
+	log.claimsOff.Store(true)
 
 	// Another engine claims the entry once the lease has ended and records
 	// an attempt of its own; then the database comes back.
@@ -389,4 +403,88 @@ func TestURLSecretsAreNotLogged(t *testing.T) {
 		cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("requests received mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// ambiguousLog applies the first Update that records an attempt and then
+// reports an error, as a commit whose answer was lost does (MariaDB's
+// "commit: invalid connection").
+type ambiguousLog struct {
+	executionlog.Log
+	n atomic.Int32
+}
+
+func (l *ambiguousLog) Update(ctx context.Context, u executionlog.Update) error {
+	err := l.Log.Update(ctx, u)
+	if u.Attempt != nil && err == nil && l.n.Add(1) == 1 {
+		return errors.New("commit: invalid connection")
+	}
+	return err
+}
+
+// RecordAttempt passes the call on to the log underneath.
+func (l *ambiguousLog) RecordAttempt(ctx context.Context, id string, a executionlog.Attempt, now time.Time) error {
+	return l.Log.(executionlog.AttemptRecorder).RecordAttempt(ctx, id, a, now)
+}
+
+// TestAmbiguousOutcomeWriteIsRecordedOnce checks that an outcome whose
+// write was applied although the log reported an error is not recorded a
+// second time when the engine writes it again.
+func TestAmbiguousOutcomeWriteIsRecordedOnce(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	log := &ambiguousLog{Log: executionlog.NewMemory(executionlog.MemoryOptions{})}
+	e, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: log,
+		Lease: 2 * time.Second, PollInterval: 10 * time.Millisecond})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	entries := waitSettled(t, log, 1)
+	waitFor(t, "the outcome write to end", func() bool { return log.n.Load() >= 1 })
+	time.Sleep(200 * time.Millisecond) // a second record would land now
+	en, err := log.Get(context.Background(), entries[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rcv.got()); got != 1 || len(en.Attempts) != 1 || en.Status != executionlog.StatusSucceeded {
+		t.Errorf("receiver got %d requests; entry %s with %d attempts; want 1 request, succeeded with 1 attempt", got, en.Status, len(en.Attempts))
+	}
+}
+
+// poisonLog refuses, with an ordinary error, every outcome of the first
+// entry it is asked to record: a row the database will not take.
+type poisonLog struct {
+	executionlog.Log
+	mu  sync.Mutex
+	bad string
+}
+
+func (l *poisonLog) Update(ctx context.Context, u executionlog.Update) error {
+	if u.Attempt != nil {
+		l.mu.Lock()
+		if l.bad == "" {
+			l.bad = u.ID
+		}
+		bad := l.bad == u.ID
+		l.mu.Unlock()
+		if bad {
+			return errors.New("pq: value too long for type")
+		}
+	}
+	return l.Log.Update(ctx, u)
+}
+
+// TestPoisonedOutcomeFreesItsWorker checks that an outcome the log keeps
+// refusing holds its worker no longer than the entry's lease: the worker
+// is freed, and the entry, still pending, is claimed and sent again after
+// its lease, as an attempt whose outcome was lost always was.
+func TestPoisonedOutcomeFreesItsWorker(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	log := &poisonLog{Log: executionlog.NewMemory(executionlog.MemoryOptions{})}
+	e, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: log,
+		Lease: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond, Workers: 1})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker to be freed and the entry sent again", func() bool { return len(rcv.got()) >= 2 })
 }

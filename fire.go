@@ -255,7 +255,7 @@ func packetCut(en *executionlog.Entry) bool {
 		return false
 	}
 	a := en.Attempts[0]
-	return a.StatusCode == 0 && a.Number == 1 && strings.HasPrefix(a.Error, oversizeError)
+	return len(en.RequestBody) <= packetExcerpt && a.StatusCode == 0 && a.Number == 1 && strings.HasPrefix(a.Error, oversizeError)
 }
 
 // runActions runs the note and custom actions of the fired triggers in

@@ -3,7 +3,9 @@ package tickethooks_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -214,4 +216,36 @@ func TestOperationsAfterClose(t *testing.T) {
 	if _, err := e.TestWebhook(ctx, action, nil); !errors.Is(err, tickethooks.ErrClosed) {
 		t.Errorf("TestWebhook after Close: %v, want ErrClosed", err)
 	}
+}
+
+// TestWholePacketOverALowerLimitCanBeRedelivered checks that an entry
+// holding its whole packet, failed by an engine whose MaxBodySize is
+// lower than the recording engine's, is not taken for the excerpt of an
+// oversize packet: an engine whose limit fits it redelivers it.
+func TestWholePacketOverALowerLimitCanBeRedelivered(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	mem := executionlog.NewMemory(executionlog.MemoryOptions{})
+	big, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: mem,
+		PollInterval: time.Hour})
+	if err := big.Close(context.Background()); err != nil { // records, never delivers
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	body := []byte(`{"Id":1,"Subject":"` + strings.Repeat("x", 6000) + `"}`)
+	if err := mem.Add(context.Background(), []*executionlog.Entry{{ID: executionlog.NewID(now), TriggerID: "resolved",
+		TicketID: 1, Event: "updated", URL: rcv.URL, RequestBody: body, Status: executionlog.StatusPending,
+		NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	small, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: mem, MaxBodySize: 1024})
+	entries := waitSettled(t, mem, 1)
+	if err := small.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fits, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: mem})
+	if err := fits.Redeliver(context.Background(), entries[0].ID); err != nil {
+		t.Errorf("Redeliver of an entry holding its whole %d-byte packet: %v", len(entries[0].RequestBody), err)
+	}
+	waitFor(t, "the redelivery", func() bool { return len(rcv.got()) == 1 })
 }

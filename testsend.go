@@ -126,7 +126,7 @@ func checkTestAction(a trigger.Action) error {
 		return fmt.Errorf("%w: url must be an absolute http or https URL", ErrInvalidAction)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, textcut.Cut(u.Redacted(), maxQuoted))
+		return fmt.Errorf("%w: url %q must not contain credentials: send them in a secret header", ErrInvalidAction, textcut.Cut(webhook.RedactURL(a.URL, a.SecretURL), maxQuoted))
 	}
 	if err := trigger.CheckLogged(a); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidAction, err)

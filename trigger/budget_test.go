@@ -508,3 +508,21 @@ func BenchmarkExpressionBudget(b *testing.B) {
 		})
 	}
 }
+
+// TestExpressionBudgetRefusedFromReview checks constructs whose cost the
+// bound once underestimated: trimming with a cutset read from the ticket,
+// a reduce whose accumulator grows with #index, and date with a time zone
+// name in a loop.
+func TestExpressionBudgetRefusedFromReview(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		`all(1..30, trim(Ticket.Subject, Ticket.Status) == "")`,
+		`let r = reduce(1..32, concat(#acc, map(1..#index, 0)), []); len(r) > 0 and all(1..len(r), {all(1..len(r), {all(1..10, true)})})`,
+		`all(1..44000, date("2023-08-14", "2006-01-02", "America/Argentina/ComodRivadavia") != now())`,
+	} {
+		_, err := trigger.Compile([]trigger.Definition{{ID: "x", Expression: src, Actions: note}}, nil)
+		if !errors.Is(err, trigger.ErrBudget) {
+			t.Errorf("Compile(%s) = %v, want an error matching ErrBudget", src, err)
+		}
+	}
+}

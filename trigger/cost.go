@@ -95,6 +95,7 @@ func smul(a, b uint64) uint64 {
 type frame struct {
 	item, acc aval
 	index     aval
+	keepIndex bool // index is set by the caller, for all the runs it stands for
 }
 
 // binding is a let variable.
@@ -527,7 +528,9 @@ func (c *costCheck) closure(list aval, body ast.Node, fr frame) (aval, uint64, c
 		v, k := c.refuse(body, "the library cannot bound a closure over %s", kindName(list))
 		return v, inf, k
 	}
-	fr.index = intVal(-1, int(min(list.n, math.MaxInt32)))
+	if !fr.keepIndex {
+		fr.index = intVal(-1, int(min(list.n, math.MaxInt32)))
+	}
 	each := cost{steps: closureSteps}
 	if list.elem.k == aRecord {
 		// The VM reads a struct element by reflection, copying it.

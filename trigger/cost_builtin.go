@@ -3,6 +3,7 @@ package trigger
 import (
 	"math"
 	"regexp/syntax"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -153,6 +154,11 @@ func (c *costCheck) builtin(n *ast.BuiltinNode) (aval, cost) {
 			}
 			return intVal(0, max(a.hi, -a.lo, 0)), k
 		}
+		if n.Name == "date" && len(n.Arguments) > 2 {
+			// A time zone name loads and parses a zoneinfo file at each
+			// call.
+			k = k.plus(cost{steps: zoneSteps})
+		}
 		return scalarVal, k.plus(touch(sadd(a.size, arg(1).size), 0))
 	case "int":
 		if a.k == aInt {
@@ -167,6 +173,11 @@ func (c *costCheck) builtin(n *ast.BuiltinNode) (aval, cost) {
 			return strVal(40), k.plus(touch(40, 40))
 		}
 	case "trim", "trimPrefix", "trimSuffix":
+		if n.Name == "trim" && len(n.Arguments) > 1 && !asciiLiteral(n.Arguments[1]) {
+			// Trimming with a cutset that is not ASCII looks each rune
+			// up in the whole cutset.
+			return a, k.plus(touch(smul(sadd(a.size, 1), sadd(arg(1).size, 1)), 0))
+		}
 		return a, k.plus(touch(sadd(a.size, arg(1).size), 0))
 	case "upper", "lower":
 		// A byte of invalid UTF-8 becomes U+FFFD, 3 bytes.
@@ -299,7 +310,9 @@ func (c *costCheck) reduce(n *ast.BuiltinNode) (aval, cost) {
 	rounds := uint64(0)
 	settled := false
 	for rounds < list.n && rounds < reduceRounds && !c.failed {
-		v, _, _ := c.closure(listVal(1, list.elem.size, *list.elem), body, frame{acc: acc})
+		// One run stands for a round at any index of the whole list.
+		v, _, _ := c.closure(listVal(1, list.elem.size, *list.elem), body,
+			frame{acc: acc, index: intVal(-1, int(min(list.n, math.MaxInt32))), keepIndex: true})
 		next := join(acc, v)
 		rounds++
 		if same(next, acc) {
@@ -329,4 +342,23 @@ func (c *costCheck) reduce(n *ast.BuiltinNode) (aval, cost) {
 	}
 	v, _, kc := c.closure(list, body, frame{acc: acc})
 	return join(acc, v), k.plus(kc)
+}
+
+// zoneSteps is the cost charged for loading a time zone by name, as
+// date's third argument does at each call: about 20 µs.
+const zoneSteps = 5000
+
+// asciiLiteral reports whether n is a string literal of ASCII characters,
+// which strings.Trim looks up in constant time.
+func asciiLiteral(n ast.Node) bool {
+	s, ok := n.(*ast.StringNode)
+	if !ok {
+		return false
+	}
+	for i := 0; i < len(s.Value); i++ {
+		if s.Value[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
