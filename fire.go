@@ -132,8 +132,8 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 			// Entries written in a transaction may yet roll back: the
 			// counts take only committed ones.
 			e.tel.pending.Add(ctx, int64(queued))
-			for range added - queued {
-				e.tel.deliveries.Add(ctx, 1, outcomeAttrs(executionlog.StatusFailed))
+			if failed := added - queued; failed > 0 {
+				e.tel.deliveries.Add(ctx, int64(failed), outcomeAttrs(executionlog.StatusFailed))
 			}
 			e.disp.nudge()
 		}

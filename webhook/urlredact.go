@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/tickethooks/tickethooks/internal/urlcache"
 )
 
 // InvalidURL is what RedactURL returns for a URL it cannot parse: such a
@@ -32,7 +34,7 @@ const redactedValue = "REDACTED"
 // RedactURL never fails: a URL that does not parse gives InvalidURL. The
 // empty string gives itself.
 func RedactURL(raw string, whole bool) string {
-	u, err := url.Parse(raw)
+	u, err := urlcache.Parse(raw) // the engine redacts each webhook URL at every firing
 	if err != nil {
 		return InvalidURL
 	}
