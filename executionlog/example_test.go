@@ -76,14 +76,14 @@ func ExampleMemory_Redeliver() {
 	page, _ := log.Query(ctx, executionlog.Filter{ErrorText: "service unavailable"})
 	id := page.Entries[0].ID
 
-	if err := log.Redeliver(ctx, id, now.Add(time.Hour)); err != nil {
+	if err := log.Redeliver(ctx, executionlog.Scope{}, id, now.Add(time.Hour)); err != nil {
 		fmt.Println(err)
 		return
 	}
-	e, _ := log.Get(ctx, id)
+	e, _ := log.Get(ctx, executionlog.Scope{}, id)
 	fmt.Println(e.Status, "due", e.NextAttemptAt.Format(time.Kitchen), "series starts after attempt", e.SeriesStart)
 
-	err = log.Redeliver(ctx, id, now.Add(time.Hour))
+	err = log.Redeliver(ctx, executionlog.Scope{}, id, now.Add(time.Hour))
 	fmt.Println(errors.Is(err, executionlog.ErrNotFinished))
 	// Output:
 	// pending due 1:00PM series starts after attempt 1

@@ -27,7 +27,9 @@ const (
 // before From (both set), TicketID is negative, ErrorText or TriggerID is
 // longer than MaxFilterText bytes, TriggerID is not UTF-8 text without NUL
 // (no entry can hold such a trigger id in every log), or Cursor is not
-// one that EncodeCursor makes for an id that CheckID allows. ErrorText may
+// one that EncodeCursor makes for an id that CheckID allows, or Tenant is
+// one that ValidateTenant refuses (the error then wraps ErrInvalidTenant
+// too). With AllTenants set, Normalize clears Tenant. ErrorText may
 // hold any bytes: logs match it as the memory log does. Log
 // implementations call Normalize at the start of Query.
 func (f Filter) Normalize() (Filter, error) {
@@ -63,6 +65,12 @@ func (f Filter) Normalize() (Filter, error) {
 	}
 	if len(f.ErrorText) > MaxFilterText {
 		return f, fmt.Errorf("%w: error text is %d bytes, above the maximum %d", ErrInvalidFilter, len(f.ErrorText), MaxFilterText)
+	}
+	if err := ValidateTenant(f.Tenant); err != nil && !f.AllTenants {
+		return f, fmt.Errorf("%w: tenant: %w", ErrInvalidFilter, err)
+	}
+	if f.AllTenants {
+		f.Tenant = ""
 	}
 	if f.Cursor != "" {
 		if _, _, err := DecodeCursor(f.Cursor); err != nil {

@@ -181,7 +181,7 @@ func TestMemoryAddRefusesUnstorableIDs(t *testing.T) {
 		if err := log.Add(context.Background(), []*executionlog.Entry{e}); err == nil {
 			t.Errorf("Add(id %q) = nil, want an error", id)
 		}
-		if _, err := log.Get(context.Background(), id); !errors.Is(err, executionlog.ErrNotFound) {
+		if _, err := log.Get(context.Background(), executionlog.Scope{}, id); !errors.Is(err, executionlog.ErrNotFound) {
 			t.Errorf("Get(%q) error = %v, want ErrNotFound", id, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tickethooks/tickethooks/internal/tenantname"
 	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
@@ -36,6 +37,11 @@ func (s Status) Valid() bool {
 type Entry struct {
 	// ID identifies the entry and the delivery. IDs sort in creation order.
 	ID string
+	// Tenant is the account the entry belongs to: the tenant of the
+	// trigger that fired, or "" in a single-tenant log (see ValidateTenant).
+	// Every scoped operation (Get, Redeliver, Query, Delete) sees only the
+	// entries of its tenant.
+	Tenant string
 	// TriggerID and TriggerName identify the trigger that fired.
 	TriggerID   string
 	TriggerName string
@@ -85,13 +91,13 @@ type Entry struct {
 	// recorded the entry, such as the id of the change or event in the
 	// host's own database; empty when the host gave none. It holds at most
 	// MaxChangeKeyBytes bytes of valid UTF-8 without NUL (see
-	// ValidateChangeKey). A log stores at most one entry per non-empty
-	// ChangeKey, TriggerID and ActionIndex, so that a change reported
+	// ValidateChangeKey). A log stores at most one entry per Tenant and
+	// non-empty ChangeKey, TriggerID and ActionIndex, so that a change reported
 	// again with its key records nothing new (see Log.Add).
 	ChangeKey string
 	// DuplicateOf is set by Add, and only by Add, on an entry it did not
-	// store because the log already held an entry with the same non-empty
-	// ChangeKey, TriggerID and ActionIndex: it is the ID of that stored
+	// store because the log already held an entry with the same Tenant and
+	// non-empty ChangeKey, TriggerID and ActionIndex: it is the ID of that stored
 	// entry, the webhook-id its receiver sees. Add clears it on the entries
 	// it stores, and entries read from a log never have it.
 	DuplicateOf string
@@ -135,8 +141,17 @@ func (e *Entry) LastAttempt() (Attempt, bool) {
 	return e.Attempts[len(e.Attempts)-1], true
 }
 
-// Filter selects entries in Query. Zero fields do not filter.
+// Filter selects entries in Query and Delete. Zero fields do not filter,
+// except the tenant: a Filter always selects the entries of one tenant,
+// Tenant ("" in a single-tenant log), unless AllTenants is set.
 type Filter struct {
+	// Tenant keeps the entries of one tenant. It is always applied: the
+	// zero Filter selects the entries of tenant "", which are all the
+	// entries of a single-tenant log.
+	Tenant string
+	// AllTenants selects the entries of every tenant, ignoring Tenant: an
+	// operator's view, for the host's own staff only.
+	AllTenants bool
 	// From and To bound CreatedAt: From <= CreatedAt < To.
 	From, To time.Time
 	// TicketID keeps entries of one ticket number.
@@ -153,6 +168,39 @@ type Filter struct {
 	// Cursor continues a previous query: pass the Next of its Page, with the
 	// same filter.
 	Cursor string
+}
+
+// Scope returns the tenants f selects.
+func (f Filter) Scope() Scope { return Scope{Tenant: f.Tenant, AllTenants: f.AllTenants} }
+
+// Scope names the tenants whose entries an operation may see and change:
+// one tenant, Tenant ("" in a single-tenant log), or every tenant when
+// AllTenants is set. The zero Scope is tenant "". An entry outside the
+// scope is treated as if it did not exist: Get and Redeliver return
+// ErrNotFound for it, as for an unknown id, so that a scoped caller
+// cannot learn that another tenant's entry exists.
+type Scope struct {
+	Tenant     string
+	AllTenants bool
+}
+
+// TenantScope returns the Scope of one tenant.
+func TenantScope(tenant string) Scope { return Scope{Tenant: tenant} }
+
+// AllTenants is the Scope of every tenant: an operator's view, for the
+// host's own staff only.
+var AllTenants = Scope{AllTenants: true}
+
+// Includes reports whether the entries of tenant are in s.
+func (s Scope) Includes(tenant string) bool { return s.AllTenants || s.Tenant == tenant }
+
+// Check returns an error wrapping ErrInvalidTenant when s names a tenant
+// that ValidateTenant refuses.
+func (s Scope) Check() error {
+	if s.AllTenants {
+		return nil
+	}
+	return ValidateTenant(s.Tenant)
 }
 
 // Page sizes for Filter.Limit.
@@ -180,7 +228,20 @@ type Claim struct {
 	Lease time.Duration
 	// Limit is the most entries to return.
 	Limit int
+	// PerTenant, when positive, is the most entries of any one tenant to
+	// return, so that one tenant's backlog cannot fill a claim: a claim
+	// takes the oldest due entries of each tenant, at most PerTenant of
+	// each. Logs look for due entries among the oldest ones, so with many
+	// busy tenants the share is approximate.
+	PerTenant int
+	// SkipTenants lists tenants whose entries are not claimed, such as
+	// tenants already at their limit of deliveries in flight.
+	SkipTenants []string
 }
+
+// MaxSkipTenants is the most tenants a Claim may skip; logs ignore the
+// ones beyond it.
+const MaxSkipTenants = 100
 
 // Update records the outcome of work on a claimed entry.
 type Update struct {
@@ -220,6 +281,9 @@ var (
 	// ErrInvalidChangeKey means an Entry.ChangeKey is too long, is not
 	// valid UTF-8 or holds a NUL byte.
 	ErrInvalidChangeKey = errors.New("executionlog: invalid change key")
+	// ErrInvalidTenant means a tenant is too long, or not UTF-8 text
+	// without control characters (see ValidateTenant).
+	ErrInvalidTenant = errors.New("executionlog: invalid tenant")
 )
 
 // Log stores execution log entries and is the delivery queue: the engine
@@ -240,14 +304,14 @@ type Log interface {
 	// status, keeps NextAttemptAt only for pending entries, and rejects an
 	// entry without an ID or CreatedAt, with an ID that CheckID refuses
 	// (over MaxIDLength bytes, not UTF-8, or holding NUL), with an
-	// undefined Status, with a SeriesStart outside 0..len(Attempts) or
-	// with an invalid ChangeKey (see ValidateNew). Add numbers each
+	// undefined Status, with a SeriesStart outside 0..len(Attempts), with
+	// an invalid ChangeKey or Tenant (see ValidateNew). Add numbers each
 	// entry's attempts from 1 in the order given. It returns ErrFull when
 	// a bounded log has no room.
 	//
 	// Add does not store an entry whose ChangeKey is not empty and equals
 	// the ChangeKey of an entry the log holds, or of an earlier entry of
-	// the same call, with the same TriggerID and ActionIndex: it skips the
+	// the same call, with the same Tenant, TriggerID and ActionIndex: it skips the
 	// entry without an error and sets its DuplicateOf to the ID of the
 	// stored entry. It stores the other entries, all or none, and clears
 	// their DuplicateOf; after an error, DuplicateOf is unspecified. The
@@ -274,21 +338,52 @@ type Log interface {
 	// when u.Owner no longer holds the lease or the entry is not pending,
 	// and an error for an undefined u.Status.
 	Update(ctx context.Context, u Update) error
-	// Redeliver puts a finished (succeeded or failed) entry back in the
-	// queue: pending, due at now, with SeriesStart set to the number of
+	// Redeliver puts a finished (succeeded or failed) entry of scope s
+	// back in the queue: pending, due at now, with SeriesStart set to the number of
 	// attempts made so far, which it keeps, the lease and Note cleared and
 	// UpdatedAt set to now. The delivery keeps its id, so receivers see
 	// the same webhook-id. It is atomic: of several concurrent Redeliver
 	// calls on one entry, one succeeds. It returns ErrNotFound for an
-	// unknown id and ErrNotFinished for a pending entry.
-	Redeliver(ctx context.Context, id string, now time.Time) error
-	// Get returns one entry, or ErrNotFound, also for an id that CheckID
-	// refuses.
-	Get(ctx context.Context, id string) (Entry, error)
+	// unknown id or an entry outside s, and ErrNotFinished for a pending
+	// entry.
+	Redeliver(ctx context.Context, s Scope, id string, now time.Time) error
+	// Get returns one entry of scope s, or ErrNotFound: for an unknown id,
+	// an entry outside s, an id that CheckID refuses or a scope that
+	// Scope.Check refuses.
+	Get(ctx context.Context, s Scope, id string) (Entry, error)
 	// Query returns the entries matching f, newest first (by CreatedAt,
-	// then ID). It returns ErrInvalidFilter for a malformed filter or
-	// cursor: whatever Filter.Normalize refuses.
+	// then ID), of f's tenant only unless f.AllTenants is set. It returns
+	// ErrInvalidFilter for a malformed filter or cursor: whatever
+	// Filter.Normalize refuses.
 	Query(ctx context.Context, f Filter) (Page, error)
+	// Delete deletes every entry matching f, whatever its status, with
+	// its attempts, and returns how many it deleted: to erase an account
+	// that leaves (Filter{Tenant: t}) or one ticket's data (with
+	// TicketID). It ignores f.Limit and f.Cursor and, like Query, sees
+	// f's tenant only unless f.AllTenants is set. A pending entry deleted
+	// while an engine delivers it is not recorded again: the engine's
+	// Update returns ErrNotFound. It returns ErrInvalidFilter for what
+	// Filter.Normalize refuses.
+	Delete(ctx context.Context, f Filter) (int64, error)
+}
+
+// Pruner is implemented by logs that keep finished entries until they are
+// pruned (every dialect of the SQL log, and the memory log, which also
+// evicts).
+type Pruner interface {
+	// Prune deletes the finished (succeeded or failed) entries of scope s
+	// created before olderThan, with their attempts, and returns how many
+	// it deleted. Pending entries are never pruned.
+	Prune(ctx context.Context, s Scope, olderThan time.Time) (int64, error)
+}
+
+// PendingCounter is implemented by logs that can count one tenant's
+// pending entries, for the engine's per-tenant limit on pending entries.
+type PendingCounter interface {
+	// CountPending returns the number of pending entries of tenant, or
+	// limit when there are at least limit (a positive limit lets a log
+	// stop counting there).
+	CountPending(ctx context.Context, tenant string, limit int) (int, error)
 }
 
 // TxAdder is implemented by logs stored in a SQL database. AddTx adds
@@ -348,6 +443,23 @@ func ValidateNew(e *Entry) error {
 	}
 	if err := ValidateChangeKey(e.ChangeKey); err != nil {
 		return fmt.Errorf("entry %q: %w", e.ID, err)
+	}
+	if err := ValidateTenant(e.Tenant); err != nil {
+		return fmt.Errorf("entry %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+// MaxTenantBytes is the longest tenant, in bytes.
+const MaxTenantBytes = tenantname.MaxBytes
+
+// ValidateTenant checks a tenant: at most MaxTenantBytes bytes of valid
+// UTF-8 without NUL or other control characters, which every log stores
+// and indexes as given. The empty tenant is valid: it is the tenant of a
+// single-tenant log. The error wraps ErrInvalidTenant.
+func ValidateTenant(tenant string) error {
+	if err := tenantname.Check(tenant); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidTenant, err)
 	}
 	return nil
 }

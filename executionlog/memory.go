@@ -51,21 +51,23 @@ type Memory struct {
 	// done holds the finished entries in (CreatedAt, ID) order, so that
 	// Add evicts the oldest of them without scanning the pending ones.
 	done *btree.BTreeG[*Entry]
-	// byKey indexes the entries that have a ChangeKey by it, their
-	// trigger and their action.
+	// byKey indexes the entries that have a ChangeKey by their tenant,
+	// the key, their trigger and their action.
 	byKey map[changeKey]*Entry
+	// pending counts the pending entries of each tenant that has any.
+	pending map[string]int
 }
 
 // changeKey identifies the entries that one change may record once: its
 // key, the trigger and the webhook action.
 type changeKey struct {
-	key, trigger string
-	action       int
+	tenant, key, trigger string
+	action               int
 }
 
 // keyOf returns the change key of e, and false when e has none.
 func keyOf(e *Entry) (changeKey, bool) {
-	return changeKey{e.ChangeKey, e.TriggerID, e.ActionIndex}, e.ChangeKey != ""
+	return changeKey{e.Tenant, e.ChangeKey, e.TriggerID, e.ActionIndex}, e.ChangeKey != ""
 }
 
 // treeDegree is the degree of the log's B-trees: nodes of up to 63
@@ -75,6 +77,8 @@ const treeDegree = 32
 var (
 	_ Log             = (*Memory)(nil)
 	_ AttemptRecorder = (*Memory)(nil)
+	_ Pruner          = (*Memory)(nil)
+	_ PendingCounter  = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory log.
@@ -84,12 +88,13 @@ func NewMemory(opts MemoryOptions) *Memory {
 	}
 	byCreated := func(a, b *Entry) bool { return compareEntries(a, b) < 0 }
 	return &Memory{
-		max:   opts.MaxEntries,
-		byID:  make(map[string]*Entry),
-		all:   btree.NewG(treeDegree, byCreated),
-		queue: btree.NewG(treeDegree, func(a, b *Entry) bool { return compareDue(a, b) < 0 }),
-		done:  btree.NewG(treeDegree, byCreated),
-		byKey: make(map[changeKey]*Entry),
+		max:     opts.MaxEntries,
+		byID:    make(map[string]*Entry),
+		all:     btree.NewG(treeDegree, byCreated),
+		queue:   btree.NewG(treeDegree, func(a, b *Entry) bool { return compareDue(a, b) < 0 }),
+		done:    btree.NewG(treeDegree, byCreated),
+		byKey:   make(map[changeKey]*Entry),
+		pending: make(map[string]int),
 	}
 }
 
@@ -189,11 +194,17 @@ func (m *Memory) evict(n int) {
 		if !ok {
 			return
 		}
-		m.all.Delete(e)
-		delete(m.byID, e.ID)
-		if k, ok := keyOf(e); ok {
-			delete(m.byKey, k)
-		}
+		m.forget(e)
+	}
+}
+
+// forget removes e from the indexes other than the queue and the
+// finished entries. The caller holds m.mu.
+func (m *Memory) forget(e *Entry) {
+	m.all.Delete(e)
+	delete(m.byID, e.ID)
+	if k, ok := keyOf(e); ok && m.byKey[k] == e {
+		delete(m.byKey, k)
 	}
 }
 
@@ -202,8 +213,22 @@ func (m *Memory) evict(n int) {
 func (m *Memory) file(e *Entry) {
 	if e.Status == StatusPending {
 		m.queue.ReplaceOrInsert(e)
+		m.pending[e.Tenant]++
 	} else {
 		m.done.ReplaceOrInsert(e)
+	}
+}
+
+// unfile takes e out of the queue or the finished entries, before its
+// status or due time changes or it is deleted. The caller holds m.mu.
+func (m *Memory) unfile(e *Entry) {
+	if e.Status != StatusPending {
+		m.done.Delete(e)
+		return
+	}
+	m.queue.Delete(e)
+	if m.pending[e.Tenant]--; m.pending[e.Tenant] <= 0 {
+		delete(m.pending, e.Tenant)
 	}
 }
 
@@ -227,20 +252,50 @@ func (m *Memory) Claim(ctx context.Context, c Claim) ([]Entry, error) {
 	defer m.mu.Unlock()
 
 	// The queue is in due order. Leased entries keep their place, so the
-	// scan skips at most the entries being worked on.
+	// scan skips at most the entries being worked on, and the entries of
+	// tenants skipped or with their share taken.
 	var out []Entry
+	var taken map[string]int // entries claimed per tenant, with PerTenant
+	if c.PerTenant > 0 {
+		taken = make(map[string]int)
+	}
+	skip := skipSet(c.SkipTenants)
 	until := now.Add(c.Lease)
 	m.queue.Ascend(func(e *Entry) bool {
 		if len(out) == c.Limit || e.NextAttemptAt.After(now) {
 			return false
 		}
-		if e.LeaseOwner == "" || !e.LeaseUntil.After(now) {
-			e.LeaseOwner, e.LeaseUntil = c.Owner, until
-			out = append(out, copyEntry(e))
+		if e.LeaseOwner != "" && e.LeaseUntil.After(now) {
+			return true
 		}
+		if _, ok := skip[e.Tenant]; ok {
+			return true
+		}
+		if taken != nil {
+			if taken[e.Tenant] >= c.PerTenant {
+				return true
+			}
+			taken[e.Tenant]++
+		}
+		e.LeaseOwner, e.LeaseUntil = c.Owner, until
+		out = append(out, copyEntry(e))
 		return true
 	})
 	return out, nil
+}
+
+// skipSet returns the tenants of Claim.SkipTenants as a set, at most
+// MaxSkipTenants of them.
+func skipSet(tenants []string) map[string]struct{} {
+	if len(tenants) == 0 {
+		return nil
+	}
+	tenants = tenants[:min(len(tenants), MaxSkipTenants)]
+	set := make(map[string]struct{}, len(tenants))
+	for _, t := range tenants {
+		set[t] = struct{}{}
+	}
+	return set
 }
 
 // Update implements Log.Update.
@@ -251,14 +306,14 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	if !u.Status.Valid() {
 		return fmt.Errorf("executionlog: update %q: unknown status %q", u.ID, textcut.Cut(string(u.Status), 64))
 	}
-	return m.change(ctx, u.ID, func(e *Entry) error {
+	return m.change(ctx, AllTenants, u.ID, func(e *Entry) error {
 		if e.Status != StatusPending {
 			return fmt.Errorf("%w: entry %q is %s", ErrLeaseLost, u.ID, e.Status)
 		}
 		if u.Owner == "" || e.LeaseOwner != u.Owner {
 			return fmt.Errorf("%w: entry %q is not leased to %q", ErrLeaseLost, u.ID, u.Owner)
 		}
-		m.queue.Delete(e) // before NextAttemptAt, its key, changes
+		m.unfile(e) // before NextAttemptAt, its key, changes
 		if u.Attempt != nil {
 			appendAttempt(e, *u.Attempt)
 		}
@@ -275,28 +330,28 @@ func (m *Memory) Update(ctx context.Context, u Update) error {
 	})
 }
 
-// change runs f on the entry with the given id while holding the write
-// lock. It returns ctx.Err() when ctx is done, ErrNotFound for an unknown
-// id, and otherwise what f returns.
-func (m *Memory) change(ctx context.Context, id string, f func(e *Entry) error) error {
+// change runs f on the entry of scope s with the given id while holding
+// the write lock. It returns ctx.Err() when ctx is done, ErrNotFound for an
+// unknown id or an entry outside s, and otherwise what f returns.
+func (m *Memory) change(ctx context.Context, s Scope, id string, f func(e *Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.find(id)
+	e, err := m.find(s, id)
 	if err != nil {
 		return err
 	}
 	return f(e)
 }
 
-// find returns the entry with the given id, or ErrNotFound. The caller
-// holds m.mu.
-func (m *Memory) find(id string) (*Entry, error) {
+// find returns the entry of scope s with the given id, or ErrNotFound, as
+// for an unknown id, when it is outside s. The caller holds m.mu.
+func (m *Memory) find(s Scope, id string) (*Entry, error) {
 	e, ok := m.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	if !ok || !s.Includes(e.Tenant) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, textcut.Cut(id, 64))
 	}
 	return e, nil
 }
@@ -311,7 +366,7 @@ func appendAttempt(e *Entry, a Attempt) {
 
 // RecordAttempt implements AttemptRecorder.RecordAttempt.
 func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now time.Time) error {
-	return m.change(ctx, id, func(e *Entry) error {
+	return m.change(ctx, AllTenants, id, func(e *Entry) error {
 		appendAttempt(e, a)
 		e.UpdatedAt = now.UTC()
 		return nil
@@ -319,13 +374,13 @@ func (m *Memory) RecordAttempt(ctx context.Context, id string, a Attempt, now ti
 }
 
 // Redeliver implements Log.Redeliver.
-func (m *Memory) Redeliver(ctx context.Context, id string, now time.Time) error {
+func (m *Memory) Redeliver(ctx context.Context, s Scope, id string, now time.Time) error {
 	now = now.UTC()
-	return m.change(ctx, id, func(e *Entry) error {
+	return m.change(ctx, s, id, func(e *Entry) error {
 		if e.Status == StatusPending {
 			return fmt.Errorf("%w: entry %q is pending", ErrNotFinished, id)
 		}
-		m.done.Delete(e)
+		m.unfile(e)
 		e.Status = StatusPending
 		e.SeriesStart = len(e.Attempts)
 		e.NextAttemptAt = now
@@ -346,14 +401,14 @@ func compareDue(a, b *Entry) int {
 }
 
 // Get implements Log.Get.
-func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
+func (m *Memory) Get(ctx context.Context, s Scope, id string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 
-	e, err := m.find(id)
+	e, err := m.find(s, id)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -390,7 +445,23 @@ func (m *Memory) Query(ctx context.Context, f Filter) (Page, error) {
 		}
 	}
 	var page Page
-	visit := func(e *Entry) bool {
+	m.scan(f, upper, func(e *Entry) bool {
+		if len(page.Entries) == f.Limit {
+			last := page.Entries[len(page.Entries)-1]
+			page.Next = EncodeCursor(last.CreatedAt, last.ID)
+			return false
+		}
+		page.Entries = append(page.Entries, copyEntry(e))
+		return true
+	})
+	return page, nil
+}
+
+// scan calls visit on the entries matching the normalized filter f,
+// newest first, below upper when it is not nil, until visit returns
+// false. The caller holds m.mu.
+func (m *Memory) scan(f Filter, upper *Entry, visit func(e *Entry) bool) {
+	each := func(e *Entry) bool {
 		if upper != nil && compareEntries(e, upper) >= 0 {
 			return true // the bound itself
 		}
@@ -400,26 +471,85 @@ func (m *Memory) Query(ctx context.Context, f Filter) (Page, error) {
 		if !matches(e, f) {
 			return true
 		}
-		if len(page.Entries) == f.Limit {
-			last := page.Entries[len(page.Entries)-1]
-			page.Next = EncodeCursor(last.CreatedAt, last.ID)
-			return false
-		}
-		page.Entries = append(page.Entries, copyEntry(e))
-		return true
+		return visit(e)
 	}
 	if upper != nil {
-		m.all.DescendLessOrEqual(upper, visit)
+		m.all.DescendLessOrEqual(upper, each)
 	} else {
-		m.all.Descend(visit)
+		m.all.Descend(each)
 	}
-	return page, nil
+}
+
+// Delete implements Log.Delete.
+func (m *Memory) Delete(ctx context.Context, f Filter) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f, err := f.Normalize()
+	if err != nil {
+		return 0, err
+	}
+	var upper *Entry
+	if !f.To.IsZero() {
+		upper = &Entry{CreatedAt: f.To}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var gone []*Entry
+	m.scan(f, upper, func(e *Entry) bool {
+		gone = append(gone, e)
+		return true
+	})
+	for _, e := range gone {
+		m.unfile(e)
+		m.forget(e)
+	}
+	return int64(len(gone)), nil
+}
+
+// Prune implements Pruner.Prune.
+func (m *Memory) Prune(ctx context.Context, s Scope, olderThan time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var gone []*Entry
+	m.done.AscendLessThan(&Entry{CreatedAt: olderThan.UTC()}, func(e *Entry) bool {
+		if s.Includes(e.Tenant) {
+			gone = append(gone, e)
+		}
+		return true
+	})
+	for _, e := range gone {
+		m.unfile(e)
+		m.forget(e)
+	}
+	return int64(len(gone)), nil
+}
+
+// CountPending implements PendingCounter.CountPending.
+func (m *Memory) CountPending(ctx context.Context, tenant string, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.RLock()
+	n := m.pending[tenant]
+	m.mu.RUnlock()
+	if limit > 0 && n > limit {
+		n = limit
+	}
+	return n, nil
 }
 
 // matches reports whether e passes the filters of f other than the time
 // range and the cursor.
 func matches(e *Entry, f Filter) bool {
-	return (f.TicketID == 0 || e.TicketID == f.TicketID) &&
+	return (f.AllTenants || e.Tenant == f.Tenant) &&
+		(f.TicketID == 0 || e.TicketID == f.TicketID) &&
 		(f.TriggerID == "" || e.TriggerID == f.TriggerID) &&
 		(f.Status == "" || e.Status == f.Status) &&
 		MatchesError(e.Attempts, f.ErrorText)

@@ -90,7 +90,7 @@ func TestMemoryEviction(t *testing.T) {
 		if e.TicketID == 1 {
 			continue
 		}
-		if _, err := l.Get(ctx, e.ID); !errors.Is(err, executionlog.ErrNotFound) {
+		if _, err := l.Get(ctx, executionlog.Scope{}, e.ID); !errors.Is(err, executionlog.ErrNotFound) {
 			t.Errorf("Get(evicted entry %d) error = %v, want ErrNotFound", e.TicketID, err)
 		}
 	}
@@ -136,7 +136,7 @@ func TestMemoryEvictionAfterRedeliver(t *testing.T) {
 		t.Fatalf("Add: %v", err)
 	}
 	finish(t, l)
-	if err := l.Redeliver(ctx, entries[0].ID, t0.Add(2*time.Hour)); err != nil {
+	if err := l.Redeliver(ctx, executionlog.Scope{}, entries[0].ID, t0.Add(2*time.Hour)); err != nil {
 		t.Fatalf("Redeliver: %v", err)
 	}
 	record := pending(2)
@@ -218,7 +218,7 @@ func TestMemoryUpdateRejectsUnknownStatus(t *testing.T) {
 	if err == nil {
 		t.Fatal("Update with an unknown status succeeded, want an error")
 	}
-	got, err := l.Get(ctx, e.ID)
+	got, err := l.Get(ctx, executionlog.Scope{}, e.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -291,7 +291,7 @@ func TestMemoryEvictionForgetsChangeKeys(t *testing.T) {
 	if dup.DuplicateOf != old.ID {
 		t.Errorf("DuplicateOf = %q, want %q", dup.DuplicateOf, old.ID)
 	}
-	if _, err := l.Get(ctx, old.ID); err != nil {
+	if _, err := l.Get(ctx, executionlog.Scope{}, old.ID); err != nil {
 		t.Errorf("Get(the entry holding the key): %v", err)
 	}
 

@@ -67,7 +67,7 @@ func testAddLocalTimes(t *testing.T, l executionlog.Log) {
 
 func testGetUnknown(t *testing.T, l executionlog.Log) {
 	mustAdd(t, l, newEntry(at(0), 1))
-	_, err := l.Get(context.Background(), executionlog.NewID(at(0)))
+	_, err := l.Get(context.Background(), executionlog.Scope{}, executionlog.NewID(at(0)))
 	if !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(unknown) error = %v, want ErrNotFound", err)
 	}
@@ -91,7 +91,7 @@ func testAddAllOrNothing(t *testing.T, l executionlog.Log) {
 	}
 
 	for _, id := range []string{a.ID, b.ID, c.ID} {
-		if _, err := l.Get(context.Background(), id); !errors.Is(err, executionlog.ErrNotFound) {
+		if _, err := l.Get(context.Background(), executionlog.Scope{}, id); !errors.Is(err, executionlog.ErrNotFound) {
 			t.Errorf("Get(%q) after a failed Add: error = %v, want ErrNotFound", id, err)
 		}
 	}

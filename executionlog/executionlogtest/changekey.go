@@ -74,7 +74,7 @@ func testChangeKeySkipped(t *testing.T, l executionlog.Log) {
 	if diff := cmp.Diff(want, mustGet(t, l, first.ID), entryOpts); diff != "" {
 		t.Errorf("stored entry after a skipped Add mismatch (-want +got):\n%s", diff)
 	}
-	if _, err := l.Get(context.Background(), again.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := l.Get(context.Background(), executionlog.Scope{}, again.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(skipped entry) error = %v, want ErrNotFound", err)
 	}
 	checkStored(t, l, first.ID)

@@ -239,7 +239,7 @@ func testConcurrentAdds(t *testing.T, l executionlog.Log) {
 			if w.ID == existing.ID || w.ID == twin.ID {
 				continue
 			}
-			got, err := l.Get(context.Background(), w.ID)
+			got, err := l.Get(context.Background(), executionlog.Scope{}, w.ID)
 			switch {
 			case errs[i] != nil && !errors.Is(err, executionlog.ErrNotFound):
 				t.Errorf("entry %d of the failed call %d: Get error = %v, want ErrNotFound", j, i, err)

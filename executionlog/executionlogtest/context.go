@@ -29,10 +29,10 @@ func testCancelledContext(t *testing.T, l executionlog.Log) {
 	if err := l.Update(ctx, executionlog.Update{ID: existing.ID, Owner: "a", Status: executionlog.StatusFailed, Now: at(0)}); err == nil {
 		t.Error("Update with a cancelled context succeeded, want an error")
 	}
-	if err := l.Redeliver(ctx, existing.ID, at(0)); err == nil {
+	if err := l.Redeliver(ctx, executionlog.Scope{}, existing.ID, at(0)); err == nil {
 		t.Error("Redeliver with a cancelled context succeeded, want an error")
 	}
-	if _, err := l.Get(ctx, existing.ID); err == nil {
+	if _, err := l.Get(ctx, executionlog.Scope{}, existing.ID); err == nil {
 		t.Error("Get with a cancelled context succeeded, want an error")
 	}
 	if _, err := l.Query(ctx, executionlog.Filter{}); err == nil {
@@ -40,7 +40,7 @@ func testCancelledContext(t *testing.T, l executionlog.Log) {
 	}
 
 	// Nothing changed.
-	if _, err := l.Get(context.Background(), fresh.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := l.Get(context.Background(), executionlog.Scope{}, fresh.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(entry added with a cancelled context) error = %v, want ErrNotFound", err)
 	}
 	got := mustGet(t, l, existing.ID)

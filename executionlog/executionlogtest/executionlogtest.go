@@ -119,7 +119,7 @@ func mustAdd(t *testing.T, l executionlog.Log, entries ...*executionlog.Entry) {
 // mustGet returns an entry and fails the test on error.
 func mustGet(t *testing.T, l executionlog.Log, id string) executionlog.Entry {
 	t.Helper()
-	e, err := l.Get(context.Background(), id)
+	e, err := l.Get(context.Background(), executionlog.Scope{}, id)
 	if err != nil {
 		t.Fatalf("Get(%q): %v", id, err)
 	}

@@ -44,7 +44,7 @@ func testRedeliverFailed(t *testing.T, l executionlog.Log) {
 	before := mustGet(t, l, e.ID)
 
 	now := at(time.Hour)
-	if err := l.Redeliver(context.Background(), e.ID, now); err != nil {
+	if err := l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, now); err != nil {
 		t.Fatalf("Redeliver: %v", err)
 	}
 	want := before
@@ -88,7 +88,7 @@ func testRedeliverSucceeded(t *testing.T, l executionlog.Log) {
 	mustUpdate(t, l, executionlog.Update{ID: e.ID, Owner: "a", Status: executionlog.StatusSucceeded,
 		Attempt: &executionlog.Attempt{Number: 1, StartedAt: at(0), StatusCode: 200}, Now: at(time.Second)})
 
-	if err := l.Redeliver(context.Background(), e.ID, at(time.Minute)); err != nil {
+	if err := l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, at(time.Minute)); err != nil {
 		t.Fatalf("Redeliver(succeeded entry): %v", err)
 	}
 	page := mustQuery(t, l, executionlog.Filter{Status: executionlog.StatusPending})
@@ -105,7 +105,7 @@ func testRedeliverAddedFinal(t *testing.T, l executionlog.Log) {
 	e.Attempts = sentAttempts()
 	mustAdd(t, l, e)
 
-	if err := l.Redeliver(context.Background(), e.ID, at(time.Minute)); err != nil {
+	if err := l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, at(time.Minute)); err != nil {
 		t.Fatalf("Redeliver(entry added final): %v", err)
 	}
 	claimed := mustClaim(t, l, executionlog.Claim{Owner: "a", Now: at(time.Minute), Lease: time.Minute, Limit: 10})
@@ -121,11 +121,11 @@ func testRedeliverTwice(t *testing.T, l executionlog.Log) {
 	e := dueAt(0, 1)
 	mustAdd(t, l, e)
 	failEntry(t, l, e, at(0), 1)
-	if err := l.Redeliver(context.Background(), e.ID, at(time.Minute)); err != nil {
+	if err := l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, at(time.Minute)); err != nil {
 		t.Fatalf("first Redeliver: %v", err)
 	}
 	failEntry(t, l, e, at(time.Minute), 2)
-	if err := l.Redeliver(context.Background(), e.ID, at(time.Hour)); err != nil {
+	if err := l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, at(time.Hour)); err != nil {
 		t.Fatalf("second Redeliver: %v", err)
 	}
 	got := mustGet(t, l, e.ID)
@@ -146,7 +146,7 @@ func testRedeliverPending(t *testing.T, l executionlog.Log) {
 
 	for _, id := range []string{idle.ID, leased.ID} {
 		before := mustGet(t, l, id)
-		err := l.Redeliver(context.Background(), id, at(time.Hour))
+		err := l.Redeliver(context.Background(), executionlog.Scope{}, id, at(time.Hour))
 		if !errors.Is(err, executionlog.ErrNotFinished) {
 			t.Errorf("Redeliver(pending %s) error = %v, want ErrNotFinished", id, err)
 		}
@@ -158,7 +158,7 @@ func testRedeliverPending(t *testing.T, l executionlog.Log) {
 
 func testRedeliverUnknown(t *testing.T, l executionlog.Log) {
 	mustAdd(t, l, dueAt(0, 1))
-	err := l.Redeliver(context.Background(), executionlog.NewID(at(0)), at(time.Minute))
+	err := l.Redeliver(context.Background(), executionlog.Scope{}, executionlog.NewID(at(0)), at(time.Minute))
 	if !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Redeliver(unknown id) error = %v, want ErrNotFound", err)
 	}
@@ -174,7 +174,7 @@ func testRedeliverConcurrent(t *testing.T, l executionlog.Log) {
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
-			errs[i] = l.Redeliver(context.Background(), e.ID, at(time.Minute))
+			errs[i] = l.Redeliver(context.Background(), executionlog.Scope{}, e.ID, at(time.Minute))
 		})
 	}
 	wg.Wait()

@@ -182,7 +182,7 @@ func (h *handler) apiEntry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := h.cfg.Log.Get(r.Context(), id)
+	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return

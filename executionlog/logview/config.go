@@ -19,7 +19,7 @@ type Redeliverer interface {
 	// delivery queue. It returns an error wrapping executionlog.ErrNotFound
 	// for an unknown id and executionlog.ErrNotFinished for a pending
 	// entry.
-	Redeliver(ctx context.Context, id string) error
+	Redeliver(ctx context.Context, s executionlog.Scope, id string) error
 	// RedeliverMatching redelivers the failed entries matching f, at most
 	// limit of them, and returns how many it redelivered.
 	RedeliverMatching(ctx context.Context, f executionlog.Filter, limit int) (int, error)

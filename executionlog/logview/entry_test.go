@@ -90,7 +90,7 @@ func TestEntryRedeliveredSeries(t *testing.T) {
 	if err := log.Add(context.Background(), []*executionlog.Entry{e}); err != nil {
 		t.Fatal(err)
 	}
-	if err := log.Redeliver(context.Background(), e.ID, base.Add(time.Hour)); err != nil {
+	if err := log.Redeliver(context.Background(), executionlog.Scope{}, e.ID, base.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	owned, err := log.Claim(context.Background(), executionlog.Claim{Owner: "engine-7", Now: base.Add(time.Hour), Lease: time.Minute, Limit: 1})

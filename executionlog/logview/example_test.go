@@ -95,8 +95,8 @@ func ExampleNew() {
 // Config.Redeliverer.
 type engineStandIn struct{ log executionlog.Log }
 
-func (e engineStandIn) Redeliver(ctx context.Context, id string) error {
-	return e.log.Redeliver(ctx, id, time.Now())
+func (e engineStandIn) Redeliver(ctx context.Context, s executionlog.Scope, id string) error {
+	return e.log.Redeliver(ctx, s, id, time.Now())
 }
 
 func (e engineStandIn) RedeliverMatching(context.Context, executionlog.Filter, int) (int, error) {

@@ -97,11 +97,11 @@ type fakeRedeliverer struct {
 	limits  []int
 }
 
-func (f *fakeRedeliverer) Redeliver(ctx context.Context, id string) error {
+func (f *fakeRedeliverer) Redeliver(ctx context.Context, s executionlog.Scope, id string) error {
 	f.mu.Lock()
 	f.ids = append(f.ids, id)
 	f.mu.Unlock()
-	return f.log.Redeliver(ctx, id, now())
+	return f.log.Redeliver(ctx, s, id, now())
 }
 
 func (f *fakeRedeliverer) RedeliverMatching(ctx context.Context, flt executionlog.Filter, limit int) (int, error) {
@@ -122,7 +122,7 @@ func (f *fakeRedeliverer) RedeliverMatching(ctx context.Context, flt executionlo
 		if e.Test {
 			continue
 		}
-		if err := f.log.Redeliver(ctx, e.ID, now()); err != nil {
+		if err := f.log.Redeliver(ctx, executionlog.Scope{}, e.ID, now()); err != nil {
 			return n, err
 		}
 		n++

@@ -334,7 +334,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := h.cfg.Log.Get(r.Context(), id)
+	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -425,14 +425,14 @@ var errTestEntry = errors.New("test sends cannot be redelivered: send a new test
 
 // redeliverOne redelivers the entry id, refusing test sends.
 func (h *handler) redeliverOne(r *http.Request, id string) error {
-	e, err := h.cfg.Log.Get(r.Context(), id)
+	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
 	if err != nil {
 		return err
 	}
 	if e.Test {
 		return errTestEntry
 	}
-	return h.cfg.Redeliverer.Redeliver(r.Context(), id)
+	return h.cfg.Redeliverer.Redeliver(r.Context(), executionlog.TenantScope(""), id)
 }
 
 // checkForm parses the form of a POST and checks its CSRF token. It

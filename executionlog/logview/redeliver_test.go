@@ -106,7 +106,7 @@ func TestBulkRedeliverForm(t *testing.T) {
 	}
 	// The newest matching failed entry that is not a test went back to
 	// the queue.
-	if e, _ := fx.log.Get(context.Background(), fx.erp1001.ID); e.Status != executionlog.StatusPending {
+	if e, _ := fx.log.Get(context.Background(), executionlog.Scope{}, fx.erp1001.ID); e.Status != executionlog.StatusPending {
 		t.Errorf("entry %s is %s, want pending", fx.erp1001.ID, e.Status)
 	}
 

@@ -187,7 +187,7 @@ func TestReadOnly(t *testing.T) {
 	if ids, filters, _ := red.calls(); len(ids)+len(filters) != 0 {
 		t.Errorf("read-only handlers redelivered: %v %v", ids, filters)
 	}
-	if e, _ := fx.log.Get(t.Context(), fx.erp1001.ID); e.Status != executionlog.StatusFailed {
+	if e, _ := fx.log.Get(t.Context(), executionlog.Scope{}, fx.erp1001.ID); e.Status != executionlog.StatusFailed {
 		t.Errorf("entry is %s after read-only requests, want failed", e.Status)
 	}
 }
@@ -287,7 +287,7 @@ func (brokenLog) Query(context.Context, executionlog.Filter) (executionlog.Page,
 	return executionlog.Page{}, errBroken
 }
 
-func (brokenLog) Get(context.Context, string) (executionlog.Entry, error) {
+func (brokenLog) Get(context.Context, executionlog.Scope, string) (executionlog.Entry, error) {
 	return executionlog.Entry{}, errBroken
 }
 

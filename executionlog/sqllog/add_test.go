@@ -28,7 +28,7 @@ func testAddTx(t *testing.T, b backend) {
 	if err := tx.Rollback(); err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
-	if _, err := tl.Get(ctx, rolledBack.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := tl.Get(ctx, executionlog.Scope{}, rolledBack.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(entry of a rolled back AddTx) error = %v, want ErrNotFound", err)
 	}
 
@@ -40,13 +40,13 @@ func testAddTx(t *testing.T, b backend) {
 	if err := tl.AddTx(ctx, tx, []*executionlog.Entry{committed}); err != nil {
 		t.Fatalf("AddTx: %v", err)
 	}
-	if _, err := tl.Get(ctx, committed.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := tl.Get(ctx, executionlog.Scope{}, committed.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(entry of an uncommitted AddTx) error = %v, want ErrNotFound", err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	got, err := tl.Get(ctx, committed.ID)
+	got, err := tl.Get(ctx, executionlog.Scope{}, committed.ID)
 	if err != nil {
 		t.Fatalf("Get(entry of a committed AddTx): %v", err)
 	}
@@ -84,7 +84,7 @@ func testClosedDB(t *testing.T, b backend) {
 		"Update": func() error {
 			return l.Update(ctx, executionlog.Update{ID: e.ID, Owner: "a", Status: executionlog.StatusFailed, Now: at(0)})
 		},
-		"Get":     func() error { _, err := l.Get(ctx, e.ID); return err },
+		"Get":     func() error { _, err := l.Get(ctx, executionlog.Scope{}, e.ID); return err },
 		"Query":   func() error { _, err := l.Query(ctx, executionlog.Filter{}); return err },
 		"Prune":   func() error { _, err := l.Prune(ctx, at(0)); return err },
 		"Migrate": func() error { return l.Migrate(ctx) },
@@ -94,7 +94,7 @@ func testClosedDB(t *testing.T, b backend) {
 			t.Errorf("%s on a closed database: error = %v, want a wrapped 'database is closed'", name, err)
 		}
 	}
-	if _, err := tl.Get(ctx, e.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := tl.Get(ctx, executionlog.Scope{}, e.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(entry added through a closed database) error = %v, want ErrNotFound", err)
 	}
 }
@@ -134,7 +134,7 @@ func testExactRoundTrip(t *testing.T, b backend) {
 	want := *e
 	want.CreatedAt = microUTC(e.CreatedAt)
 	want.UpdatedAt = microUTC(e.UpdatedAt)
-	got, err := tl.Get(ctx, e.ID)
+	got, err := tl.Get(ctx, executionlog.Scope{}, e.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -177,7 +177,7 @@ func testExactRoundTrip(t *testing.T, b backend) {
 	want.Status = executionlog.StatusFailed
 	want.UpdatedAt = microUTC(at(2 * time.Second))
 	want.Attempts[0].StartedAt = microUTC(a.StartedAt)
-	got, err = tl.Get(ctx, e.ID)
+	got, err = tl.Get(ctx, executionlog.Scope{}, e.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -220,7 +220,7 @@ func testAddFinalEntries(t *testing.T, b backend) {
 	for i := range want.Attempts {
 		want.Attempts[i].StartedAt = microUTC(want.Attempts[i].StartedAt)
 	}
-	got, err := tl.Get(ctx, want.ID)
+	got, err := tl.Get(ctx, executionlog.Scope{}, want.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}

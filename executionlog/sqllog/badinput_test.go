@@ -36,9 +36,9 @@ func testBadInput(t *testing.T, b backend) {
 	for name, id := range map[string]string{
 		"NUL": "\x00", "InnerNUL": "a\x00b", "InvalidUTF8": "\xff\xfe", "TooLong": strings.Repeat("a", executionlog.MaxIDLength+1),
 	} {
-		_, err := tl.Get(ctx, id)
+		_, err := tl.Get(ctx, executionlog.Scope{}, id)
 		got["Get "+name], want["Get "+name] = kind(err), "ErrNotFound"
-		err = tl.Redeliver(ctx, id, at(time.Minute))
+		err = tl.Redeliver(ctx, executionlog.Scope{}, id, at(time.Minute))
 		got["Redeliver "+name], want["Redeliver "+name] = kind(err), "ErrNotFound"
 		err = tl.Update(ctx, executionlog.Update{ID: id, Owner: "a", Status: executionlog.StatusFailed, Now: at(time.Minute)})
 		got["Update "+name], want["Update "+name] = kind(err), "ErrNotFound"

@@ -116,7 +116,7 @@ func claimAll(t *testing.T, l *Log, owner string, n int) []*executionlog.Entry {
 // mustGetEntry returns the entry with id.
 func mustGetEntry(t *testing.T, l *Log, id string) executionlog.Entry {
 	t.Helper()
-	e, err := l.Get(context.Background(), id)
+	e, err := l.Get(context.Background(), executionlog.Scope{}, id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -267,7 +267,7 @@ func testGroupAdds(t *testing.T, b backend) {
 			if e == existing || e == twin {
 				continue
 			}
-			_, err := tl.Get(ctx, e.ID)
+			_, err := tl.Get(ctx, executionlog.Scope{}, e.ID)
 			if wantErr[i] && !errors.Is(err, executionlog.ErrNotFound) {
 				t.Errorf("entry %s of the failed call %d: Get error = %v, want ErrNotFound", e.ID, i, err)
 			}
@@ -362,7 +362,7 @@ func testGroupCancelQueued(t *testing.T, b backend) {
 	if diff := cmp.Diff(before, mustGetEntry(t, tl.Log, entries[0].ID), entryOpts); diff != "" {
 		t.Errorf("entry of the cancelled update changed (-want +got):\n%s", diff)
 	}
-	if _, err := tl.Get(context.Background(), fresh.ID); !errors.Is(err, executionlog.ErrNotFound) {
+	if _, err := tl.Get(context.Background(), executionlog.Scope{}, fresh.ID); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(entry of the cancelled Add) error = %v, want ErrNotFound", err)
 	}
 }

@@ -20,7 +20,7 @@ func testMigrateTwice(t *testing.T, b backend) {
 			t.Fatalf("Migrate again (%d): %v", i+1, err)
 		}
 	}
-	if _, err := tl.Get(ctx, e.ID); err != nil {
+	if _, err := tl.Get(ctx, executionlog.Scope{}, e.ID); err != nil {
 		t.Errorf("Get after Migrate again: %v", err)
 	}
 	want := len(b.dialect.schema(tl.Log))
@@ -68,7 +68,7 @@ func testMigrateConcurrently(t *testing.T, b backend) {
 	if err := logs[1].Add(context.Background(), []*executionlog.Entry{e}); err != nil {
 		t.Fatalf("Add after concurrent Migrate: %v", err)
 	}
-	if _, err := logs[2].Get(context.Background(), e.ID); err != nil {
+	if _, err := logs[2].Get(context.Background(), executionlog.Scope{}, e.ID); err != nil {
 		t.Errorf("Get through another engine: %v", err)
 	}
 }

@@ -14,7 +14,10 @@ import (
 
 // Get implements executionlog.Log.Get. An id that executionlog.CheckID
 // refuses is not found without a query.
-func (l *Log) Get(ctx context.Context, id string) (executionlog.Entry, error) {
+func (l *Log) Get(ctx context.Context, s executionlog.Scope, id string) (executionlog.Entry, error) {
+	if !s.Includes("") {
+		return executionlog.Entry{}, executionlog.ErrNotFound
+	}
 	if err := ctx.Err(); err != nil {
 		return executionlog.Entry{}, err
 	}

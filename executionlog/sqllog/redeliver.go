@@ -12,7 +12,10 @@ import (
 // Redeliver implements executionlog.Log.Redeliver with one UPDATE ...
 // WHERE id = ? AND status IN ('succeeded', 'failed'), so of several
 // concurrent calls on one entry exactly one succeeds.
-func (l *Log) Redeliver(ctx context.Context, id string, now time.Time) error {
+func (l *Log) Redeliver(ctx context.Context, s executionlog.Scope, id string, now time.Time) error {
+	if !s.Includes("") {
+		return executionlog.ErrNotFound
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
