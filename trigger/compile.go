@@ -16,8 +16,18 @@ import (
 // Set is a validated, compiled collection of triggers. It is immutable and
 // safe for concurrent use.
 type Set struct {
+	tenant   string
 	triggers []*Trigger
 	byID     map[string]*Trigger
+}
+
+// Tenant returns the tenant of every trigger of the set: Options.Tenant
+// of the load that built it.
+func (s *Set) Tenant() string {
+	if s == nil {
+		return ""
+	}
+	return s.tenant
 }
 
 // Triggers returns the triggers in definition order. Callers must not
@@ -72,7 +82,7 @@ type decoded struct {
 // build validates and compiles the definitions.
 func build(ds []decoded, o *options) (*Set, error) {
 	var errs []error
-	set := &Set{triggers: make([]*Trigger, 0, len(ds)), byID: make(map[string]*Trigger, len(ds))}
+	set := &Set{tenant: o.tenant, triggers: make([]*Trigger, 0, len(ds)), byID: make(map[string]*Trigger, len(ds))}
 	first := make(map[string]int, len(ds))
 	for i, d := range ds {
 		id := ""
@@ -147,6 +157,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 	}
 	t := &Trigger{
 		ID:      def.ID,
+		Tenant:  o.tenant,
 		Name:    def.Name,
 		Enabled: def.Enabled == nil || *def.Enabled,
 		def:     def.clone(),

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/tickethooks/tickethooks/internal/tenantname"
 )
 
 // Definition is a trigger as an administrator writes it. A host stores
@@ -131,6 +133,14 @@ type Options struct {
 	// RequireHTTPS makes a webhook URL with the http scheme a validation
 	// error. Defaults to false: http and https are both accepted.
 	RequireHTTPS bool
+	// Tenant is the account the loaded triggers belong to, chosen by the
+	// host (never by the definitions, which tenant administrators write):
+	// at most 255 bytes of UTF-8 text without control characters. Every
+	// Trigger of the load has it, and every log entry a trigger records
+	// carries it. Trigger ids are unique per tenant. Empty means a
+	// single-tenant host; an engine configured for tenants refuses
+	// triggers without one.
+	Tenant string
 }
 
 // The option defaults.
@@ -147,6 +157,7 @@ type options struct {
 	allow               []netip.Prefix
 	allowLoopbackNames  bool // allow covers 127.0.0.0/8
 	requireHTTPS        bool
+	tenant              string
 }
 
 // resolve checks o and applies the defaults.
@@ -189,5 +200,9 @@ func (o *Options) resolve() (*options, error) {
 	}
 	r.allow = slices.Clone(o.AllowNetworks)
 	r.requireHTTPS = o.RequireHTTPS
+	if err := tenantname.Check(o.Tenant); err != nil {
+		return nil, fmt.Errorf("trigger: options: %w: %w", err, ErrInvalid)
+	}
+	r.tenant = o.Tenant
 	return r, nil
 }

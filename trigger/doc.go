@@ -5,7 +5,11 @@
 // Definitions built in Go) validates them all up front, reporting every
 // problem with the trigger id and position, and compiles them into an
 // immutable Set. A Store holds the current Set for the engine and can swap
-// in a new one at any time. For each ticket change the engine builds one
+// in a new one at any time. A host with many accounts loads each
+// account's definitions under its tenant (Options.Tenant), which every
+// Trigger of the load carries: trigger ids are unique per tenant, a Store
+// keeps one Set per tenant, and a Source answers for one tenant at a time.
+// For each ticket change the engine builds one
 // Event with NewEvent and asks each trigger whether it matches:
 //
 //	set, err := trigger.Parse(definitionsJSON, nil)

@@ -80,7 +80,7 @@ func ExampleStore_Replace() {
 	ev := trigger.NewEvent(&payload.Ticket{Status: "Open"}, &payload.Ticket{Status: "Closed"})
 
 	matches := func() {
-		triggers, _ := store.ForTicket(ctx, ev.After)
+		triggers, _ := store.ForTicket(ctx, "", ev.After)
 		for _, t := range triggers {
 			fmt.Println(t.ID, t.Match(ev))
 		}

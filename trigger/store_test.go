@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,10 +17,10 @@ func TestStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := trigger.NewStore(nil)
-	if got, err := st.ForTicket(ctx, ticket("Open")); err != nil || len(got) != 0 {
+	if got, err := st.ForTicket(ctx, "", ticket("Open")); err != nil || len(got) != 0 {
 		t.Errorf("ForTicket on an empty store = %v, %v; want no triggers", got, err)
 	}
-	if _, err := st.Trigger(ctx, "a"); !errors.Is(err, trigger.ErrNotFound) {
+	if _, err := st.Trigger(ctx, "", "a"); !errors.Is(err, trigger.ErrNotFound) {
 		t.Errorf("Trigger(unknown) error = %v, want ErrNotFound", err)
 	}
 
@@ -29,7 +30,7 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Replace(set)
-	got, err := st.ForTicket(ctx, ticket("Open"))
+	got, err := st.ForTicket(ctx, "", ticket("Open"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestStore(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "b"}, ids); diff != "" {
 		t.Errorf("ForTicket ids mismatch (-want +got):\n%s", diff)
 	}
-	if tr, err := st.Trigger(ctx, "b"); err != nil || tr.ID != "b" {
+	if tr, err := st.Trigger(ctx, "", "b"); err != nil || tr.ID != "b" {
 		t.Errorf(`Trigger("b") = %v, %v`, tr, err)
 	}
 	if st.Set() != set {
@@ -58,10 +59,10 @@ func TestStore(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := st.ForTicket(cancelled, ticket("Open")); !errors.Is(err, context.Canceled) {
+	if _, err := st.ForTicket(cancelled, "", ticket("Open")); !errors.Is(err, context.Canceled) {
 		t.Errorf("ForTicket(cancelled ctx) error = %v, want context.Canceled", err)
 	}
-	if _, err := st.Trigger(cancelled, "a"); !errors.Is(err, context.Canceled) {
+	if _, err := st.Trigger(cancelled, "", "a"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Trigger(cancelled ctx) error = %v, want context.Canceled", err)
 	}
 }
@@ -109,7 +110,7 @@ func TestConcurrentMatch(t *testing.T) {
 	for w := range 8 {
 		workers.Go(func() {
 			for i := range 300 {
-				triggers, err := st.ForTicket(ctx, nil)
+				triggers, err := st.ForTicket(ctx, "", nil)
 				if err != nil {
 					errs <- err
 					return
@@ -136,5 +137,60 @@ func TestConcurrentMatch(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestStoreTenants: a Store keeps one Set per tenant; each tenant's
+// lookups see only its own triggers, even with the same ids, and options
+// with a bad tenant are refused.
+func TestStoreTenants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	load := func(tenant, url string) *trigger.Set {
+		t.Helper()
+		set, err := trigger.Parse([]byte(`[{"id": "notify", "actions": [{"type": "webhook", "url": "`+url+`"}]}]`),
+			&trigger.Options{Tenant: tenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	st := trigger.NewStore(load("acme", "https://acme.example/hook"))
+	st.Replace(load("globex", "https://globex.example/hook"))
+	if diff := cmp.Diff([]string{"acme", "globex"}, st.Tenants()); diff != "" {
+		t.Errorf("Tenants() mismatch (-want +got):\n%s", diff)
+	}
+	for _, tenant := range []string{"acme", "globex"} {
+		tr, err := st.Trigger(ctx, tenant, "notify")
+		if err != nil {
+			t.Fatalf("Trigger(%q, notify): %v", tenant, err)
+		}
+		got, err := st.ForTicket(ctx, tenant, nil)
+		if err != nil || len(got) != 1 || got[0] != tr {
+			t.Errorf("ForTicket(%q) = %v, %v; want the one trigger %v", tenant, got, err, tr)
+		}
+		if tr.Tenant != tenant || tr.Actions[0].URL != "https://"+tenant+".example/hook" {
+			t.Errorf("tenant %q got trigger of tenant %q with URL %s", tenant, tr.Tenant, tr.Actions[0].URL)
+		}
+	}
+	if _, err := st.Trigger(ctx, "", "notify"); !errors.Is(err, trigger.ErrNotFound) {
+		t.Errorf(`Trigger("", notify) = %v, want ErrNotFound: tenant "" has no triggers`, err)
+	}
+	if got, _ := st.ForTicket(ctx, "initech", nil); len(got) != 0 {
+		t.Errorf("ForTicket of an unknown tenant = %v, want none", got)
+	}
+	st.Remove("acme")
+	if _, err := st.Trigger(ctx, "acme", "notify"); !errors.Is(err, trigger.ErrNotFound) {
+		t.Errorf("Trigger after Remove(acme) = %v, want ErrNotFound", err)
+	}
+	if _, err := st.Trigger(ctx, "globex", "notify"); err != nil {
+		t.Errorf("Remove(acme) removed globex's trigger: %v", err)
+	}
+
+	for _, bad := range []string{"a\x00b", "tab\there", "\xff", strings.Repeat("x", 256)} {
+		_, err := trigger.Parse([]byte(`[]`), &trigger.Options{Tenant: bad})
+		if !errors.Is(err, trigger.ErrInvalid) || !strings.Contains(err.Error(), "tenant") {
+			t.Errorf("Parse with tenant %q: error %v, want ErrInvalid naming the tenant", bad, err)
+		}
 	}
 }

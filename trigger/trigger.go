@@ -17,8 +17,11 @@ var errNilArgument = errors.New("trigger: nil trigger or event")
 // Trigger is a compiled trigger. It is immutable and safe for concurrent
 // use; callers must not modify its fields.
 type Trigger struct {
-	// ID identifies the trigger.
+	// ID identifies the trigger within its tenant.
 	ID string
+	// Tenant is the account the trigger belongs to: Options.Tenant of the
+	// load that built it ("" for a single-tenant host).
+	Tenant string
 	// Name is the trigger's label for people; it may be empty.
 	Name string
 	// Enabled says whether the trigger fires at all.

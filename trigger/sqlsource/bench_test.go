@@ -27,8 +27,8 @@ func BenchmarkSQLite(b *testing.B) {
 		interval time.Duration
 		run      func(s *sqlsource.Source) error
 	}{
-		{"ForTicketCached", time.Hour, func(s *sqlsource.Source) error { _, err := s.ForTicket(ctx, nil); return err }},
-		{"ForTicketChecked", time.Nanosecond, func(s *sqlsource.Source) error { _, err := s.ForTicket(ctx, nil); return err }},
+		{"ForTicketCached", time.Hour, func(s *sqlsource.Source) error { _, err := s.ForTicket(ctx, "", nil); return err }},
+		{"ForTicketChecked", time.Nanosecond, func(s *sqlsource.Source) error { _, err := s.ForTicket(ctx, "", nil); return err }},
 		{"Reload100", time.Hour, func(s *sqlsource.Source) error { return s.Reload(ctx) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -59,7 +59,7 @@ func Example() {
 		}
 	}
 
-	triggers, err := src.ForTicket(ctx, nil)
+	triggers, err := src.ForTicket(ctx, "", nil)
 	if err != nil {
 		fmt.Println(err)
 		return

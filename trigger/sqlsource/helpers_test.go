@@ -158,7 +158,7 @@ type summary struct {
 // served returns the triggers s serves, in order.
 func served(t *testing.T, s *sqlsource.Source) []summary {
 	t.Helper()
-	ts, err := s.ForTicket(context.Background(), nil)
+	ts, err := s.ForTicket(context.Background(), "", nil)
 	if err != nil {
 		t.Fatalf("ForTicket: %v", err)
 	}

@@ -164,21 +164,21 @@ func cut(s string, n int) string {
 // fails. Later calls check for changes at most every CheckInterval; when
 // a reload fails, they log the error and return the triggers already
 // loaded.
-func (s *Source) ForTicket(ctx context.Context, t *payload.Ticket) ([]*trigger.Trigger, error) {
+func (s *Source) ForTicket(ctx context.Context, tenant string, t *payload.Ticket) ([]*trigger.Trigger, error) {
 	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
-	return s.store.ForTicket(ctx, t)
+	return s.store.ForTicket(ctx, tenant, t)
 }
 
 // Trigger returns the stored trigger with the given id, or an error
 // matching trigger.ErrNotFound. It loads and checks for changes as
 // ForTicket does.
-func (s *Source) Trigger(ctx context.Context, id string) (*trigger.Trigger, error) {
+func (s *Source) Trigger(ctx context.Context, tenant, id string) (*trigger.Trigger, error) {
 	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
-	return s.store.Trigger(ctx, id)
+	return s.store.Trigger(ctx, tenant, id)
 }
 
 // Set returns the triggers being served, which is empty before the first

@@ -32,7 +32,7 @@ func TestLoad(t *testing.T) {
 		if diff := cmp.Diff(want, served(t, reader)); diff != "" {
 			t.Errorf("triggers mismatch (-want +got):\n%s", diff)
 		}
-		c, err := reader.Trigger(ctx, "c")
+		c, err := reader.Trigger(ctx, "", "c")
 		if err != nil {
 			t.Fatalf("Trigger(c): %v", err)
 		}
@@ -42,7 +42,7 @@ func TestLoad(t *testing.T) {
 		if c.Name != "Third" {
 			t.Errorf("Trigger(c).Name = %q, want Third", c.Name)
 		}
-		if _, err := reader.Trigger(ctx, "unknown"); !errors.Is(err, trigger.ErrNotFound) {
+		if _, err := reader.Trigger(ctx, "", "unknown"); !errors.Is(err, trigger.ErrNotFound) {
 			t.Errorf("Trigger(unknown) = %v, want an error matching trigger.ErrNotFound", err)
 		}
 	})
@@ -94,7 +94,7 @@ func TestChanges(t *testing.T) {
 			if diff := cmp.Diff(s.want, served(t, reader)); diff != "" {
 				t.Errorf("%s: the reader's triggers after CheckInterval mismatch (-want +got):\n%s", s.name, diff)
 			}
-			if _, err := reader.Trigger(ctx, "b"); s.name == "Delete" && !errors.Is(err, trigger.ErrNotFound) {
+			if _, err := reader.Trigger(ctx, "", "b"); s.name == "Delete" && !errors.Is(err, trigger.ErrNotFound) {
 				t.Errorf("%s: Trigger(b) = %v, want an error matching trigger.ErrNotFound", s.name, err)
 			}
 			before = s.want
@@ -292,10 +292,10 @@ func TestFirstLoadFails(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
-		if _, err := s.ForTicket(ctx, nil); err == nil || !strings.Contains(err.Error(), db.prefix+"trigger_revisions") {
+		if _, err := s.ForTicket(ctx, "", nil); err == nil || !strings.Contains(err.Error(), db.prefix+"trigger_revisions") {
 			t.Errorf("ForTicket before Migrate = %v, want an error naming %strigger_revisions", err, db.prefix)
 		}
-		if _, err := s.Trigger(ctx, "a"); err == nil || errors.Is(err, trigger.ErrNotFound) {
+		if _, err := s.Trigger(ctx, "", "a"); err == nil || errors.Is(err, trigger.ErrNotFound) {
 			t.Errorf("Trigger before Migrate = %v, want the load's error", err)
 		}
 		if err := s.Migrate(ctx); err != nil {
@@ -364,12 +364,12 @@ func TestConcurrency(t *testing.T) {
 						return
 					default:
 					}
-					ts, err := reader.ForTicket(ctx, nil)
+					ts, err := reader.ForTicket(ctx, "", nil)
 					if err == nil && len(ts) != 1 {
 						err = errors.New("ForTicket served no trigger")
 					}
 					if err == nil {
-						_, err = reader.Trigger(ctx, "a")
+						_, err = reader.Trigger(ctx, "", "a")
 					}
 					if err != nil {
 						errs <- err
