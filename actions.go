@@ -63,6 +63,10 @@ type ActionCall struct {
 // the current chain of OnTicketChange calls.
 type firedKey struct{}
 
+// chainKey is the key of a trigger in the map firedInChain returns:
+// trigger ids are unique per tenant.
+func chainKey(tenant, id string) string { return tenant + "\x00" + id }
+
 func firedInChain(ctx context.Context) map[string]bool {
 	m, _ := ctx.Value(firedKey{}).(map[string]bool)
 	return m
@@ -77,7 +81,7 @@ func withFired(ctx context.Context, fired []*trigger.Trigger) context.Context {
 		m[id] = true
 	}
 	for _, t := range fired {
-		m[t.ID] = true
+		m[chainKey(t.Tenant, t.ID)] = true
 	}
 	return context.WithValue(ctx, firedKey{}, m)
 }

@@ -441,9 +441,13 @@ func BenchmarkDelivery(b *testing.B) {
 		prefix := fmt.Sprintf("workers=%d", w)
 		b.Run(prefix+"/impl=nethttp", func(b *testing.B) { benchRawHTTP(b, w) })
 		b.Run(prefix+"/log=memory/impl=ours", func(b *testing.B) { benchEngineDelivery(b, w, nil) })
+		b.Run(prefix+"/log=memory/impl=tenants", func(b *testing.B) { benchTenantDelivery(b, w, nil) })
 		for _, kind := range []string{"sqlite", "postgres"} {
 			b.Run(prefix+"/log="+kind+"/impl=ours", func(b *testing.B) {
 				benchEngineDelivery(b, w, newBenchDB(b, kind))
+			})
+			b.Run(prefix+"/log="+kind+"/impl=tenants", func(b *testing.B) {
+				benchTenantDelivery(b, w, newBenchDB(b, kind))
 			})
 			b.Run(prefix+"/log="+kind+"/impl=rawsql", func(b *testing.B) {
 				benchRawSQL(b, w, newBenchDB(b, kind))
@@ -470,6 +474,51 @@ func benchEngineDelivery(b *testing.B, workers int, bd *benchDB) {
 	ctx := context.Background()
 	benchDeliveries(b, workers, func(int) func() error {
 		return func() error { return e.OnTicketChange(ctx, before, after) }
+	}, func() {
+		rc.wait(b)
+		closeBenchEngine(b, e)
+	})
+}
+
+// benchTenants is how many tenants benchTenantDelivery spreads its
+// changes over.
+const benchTenants = 100
+
+// benchTenantDelivery is benchEngineDelivery on an engine configured for
+// tenants (fair claims, a limit in flight per tenant), with the changes
+// spread over benchTenants tenants, each with its own trigger: the cost
+// of fairness beside the single-tenant engine.
+func benchTenantDelivery(b *testing.B, workers int, bd *benchDB) {
+	rc := newBenchReceiver(b, b.N, false)
+	store := trigger.NewStore(nil)
+	tenants := make([]tickethooks.ChangeOption, benchTenants)
+	for i := range tenants {
+		tenant := fmt.Sprintf("tenant-%03d", i)
+		set, err := trigger.Parse([]byte(`[{"id": "all", "on": ["updated"], "actions": [{"type": "webhook", "url": "`+rc.URL+`/hooks"}]}]`),
+			&trigger.Options{AllowNetworks: loopback, Tenant: tenant})
+		if err != nil {
+			b.Fatal(err)
+		}
+		store.Replace(set)
+		tenants[i] = tickethooks.WithTenant(tenant)
+	}
+	cfg := tickethooks.Config{
+		Triggers:     store,
+		Workers:      workers,
+		MultiTenant:  true,
+		Destinations: tickethooks.DestinationPolicy{MaxInFlight: workers},
+	}
+	if bd != nil {
+		cfg.Log = bd.log
+	}
+	e := newBenchEngine(b, cfg)
+	before, after := benchChange()
+	ctx := context.Background()
+	var n atomic.Int64
+	benchDeliveries(b, workers, func(int) func() error {
+		return func() error {
+			return e.OnTicketChange(ctx, before, after, tenants[n.Add(1)%benchTenants])
+		}
 	}, func() {
 		rc.wait(b)
 		closeBenchEngine(b, e)

@@ -171,15 +171,15 @@ func TestBreaker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := &destinations{policy: policy.withDefaults(), m: map[string]*destinationState{}}
+			d := &destinations{policy: policy.withDefaults(), m: map[destKey]*destinationState{}}
 			var got []breakerResult
 			for _, s := range tt.steps {
 				now := decisionNow.Add(s.at)
 				if s.release {
-					got = append(got, breakerResult{Events: d.release(breakerKey, s.o, s.gone, now)})
+					got = append(got, breakerResult{Events: d.release("", breakerKey, s.o, s.gone, now)})
 					continue
 				}
-				retryAt, note, ok := d.acquire(breakerKey, now)
+				retryAt, note, ok := d.acquire("", breakerKey, now)
 				r := breakerResult{OK: ok, Note: note}
 				if !retryAt.IsZero() {
 					r.RetryAt = retryAt.Sub(decisionNow)

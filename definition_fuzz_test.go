@@ -318,7 +318,7 @@ func checkStored(t *testing.T, set *trigger.Set, tee *teeLog) {
 			log  executionlog.Log
 			opts cmp.Options
 		}{{"memory", tee.Log, cmp.Options{cmpopts.EquateEmpty(), delivery}}, {"SQLite", tee.also, cmp.Options{cmpopts.EquateEmpty()}}} {
-			e, err := l.log.Get(context.Background(), w.ID)
+			e, err := l.log.Get(context.Background(), executionlog.Scope{}, w.ID)
 			if err != nil {
 				t.Errorf("%s log: Get(%q): %v", l.name, w.ID, err)
 				continue

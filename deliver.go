@@ -39,7 +39,7 @@ func (e *Engine) deliver(en executionlog.Entry) {
 	var events []DestinationEvent
 	if err == nil {
 		key := destinationKey(req.URL)
-		retryAt, note, ok := e.dests.acquire(key, started)
+		retryAt, note, ok := e.dests.acquire(en.Tenant, key, started)
 		if !ok {
 			// The destination is paused or busy: wait, with no attempt
 			// counted.
@@ -52,12 +52,12 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		if err == nil && resp == nil {
 			err = errNoResponse
 		}
-		e.tel.endAttempt(sctx, span, resp, err)
+		e.tel.endAttempt(sctx, en.Tenant, span, resp, err)
 		o := webhook.Classify(resp, err)
 		if err != nil && ctx.Err() != nil {
 			o = webhook.NotSent
 		}
-		events = e.dests.release(key, o, gone(resp, err), e.now())
+		events = e.dests.release(en.Tenant, key, o, gone(resp, err), e.now())
 	}
 	if err != nil && ctx.Err() != nil {
 		// The engine is stopping, gave up waiting, and cut the attempt
@@ -72,13 +72,13 @@ func (e *Engine) deliver(en executionlog.Entry) {
 		pendingAt = u.NextAttemptAt
 	}
 	if e.update(en, u, attrs) && u.Status != executionlog.StatusPending {
-		e.tel.ended(ctx, u.Status)
+		e.tel.ended(ctx, en.Tenant, u.Status)
 	}
 	for _, ev := range events {
 		ev.TriggerID, ev.EntryID = en.TriggerID, en.ID
 		e.logger.LogAttrs(context.Background(), slog.LevelWarn, "tickethooks: destination "+ev.Kind.String(),
-			slog.String("destination", ev.Destination), slog.String("trigger_id", en.TriggerID),
-			slog.Int("consecutive_failures", ev.ConsecutiveFailures))
+			tenantAttrs(en.Tenant, slog.String("destination", ev.Destination), slog.String("trigger_id", en.TriggerID),
+				slog.Int("consecutive_failures", ev.ConsecutiveFailures))...)
 		if e.onDestination != nil {
 			e.onDestination(ev)
 		}
@@ -95,7 +95,7 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	if len(en.RequestBody) > e.maxBody {
 		return nil, &permanentError{fmt.Sprintf("ticket packet is %d bytes, over this engine's %d-byte limit (Config.MaxBodySize); not sent", len(en.RequestBody), e.maxBody)}
 	}
-	t, err := e.triggers.Trigger(ctx, en.TriggerID)
+	t, err := e.triggers.Trigger(ctx, en.Tenant, en.TriggerID)
 	if errors.Is(err, trigger.ErrNotFound) {
 		return nil, &permanentError{fmt.Sprintf("trigger %q no longer exists; delivery abandoned", en.TriggerID)}
 	}
@@ -120,6 +120,8 @@ func (e *Engine) update(en executionlog.Entry, u executionlog.Update, attrs []sl
 	switch {
 	case errors.Is(err, executionlog.ErrLeaseLost):
 		level, msg = slog.LevelWarn, "tickethooks: lease expired during the attempt; another engine owns the delivery"
+	case errors.Is(err, executionlog.ErrNotFound):
+		level, msg = slog.LevelWarn, "tickethooks: entry deleted during the attempt; its outcome is not recorded"
 	case err != nil:
 		level, msg = slog.LevelError, "tickethooks: recording the attempt failed; the delivery will be retried when its lease expires"
 		attrs = append(attrs, slog.String("log_error", err.Error()))
@@ -190,7 +192,7 @@ func (e *Engine) writeOutcome(en executionlog.Entry, u *executionlog.Update, att
 func (e *Engine) recorded(id string, a executionlog.Attempt) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), logWriteTimeout)
 	defer cancel()
-	en, err := e.log.Get(ctx, id)
+	en, err := e.log.Get(ctx, executionlog.AllTenants, id)
 	if err != nil {
 		return false
 	}

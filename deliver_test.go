@@ -341,10 +341,10 @@ func TestAttemptUnderLostLeaseIsRecorded(t *testing.T) {
 	log.down.Store(0)
 
 	waitFor(t, "the late attempt", func() bool {
-		en, err := mem.Get(context.Background(), claimed[0].ID)
+		en, err := mem.Get(context.Background(), executionlog.Scope{}, claimed[0].ID)
 		return err == nil && len(en.Attempts) == 2
 	})
-	en, _ := mem.Get(context.Background(), claimed[0].ID)
+	en, _ := mem.Get(context.Background(), executionlog.Scope{}, claimed[0].ID)
 	if en.Status != executionlog.StatusSucceeded {
 		t.Errorf("entry status = %s, want succeeded", en.Status)
 	}
@@ -441,7 +441,7 @@ func TestAmbiguousOutcomeWriteIsRecordedOnce(t *testing.T) {
 	entries := waitSettled(t, log, 1)
 	waitFor(t, "the outcome write to end", func() bool { return log.n.Load() >= 1 })
 	time.Sleep(200 * time.Millisecond) // a second record would land now
-	en, err := log.Get(context.Background(), entries[0].ID)
+	en, err := log.Get(context.Background(), executionlog.Scope{}, entries[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

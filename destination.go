@@ -24,7 +24,11 @@ import (
 // it; success closes the breaker, failure pauses it again.
 //
 // Breaker state is kept per engine, in memory: engines sharing a SQL log
-// each judge a destination by their own attempts.
+// each judge a destination by their own attempts. It is also kept per
+// tenant: two tenants' webhooks to one host are two destinations, each
+// with its own breaker and MaxInFlight, so that one account's failing
+// endpoint or flood on a shared host (a chat service's incoming webhooks,
+// say) does not pause or crowd out another account's deliveries there.
 type DestinationPolicy struct {
 	// FailureThreshold is the number of consecutive failures that pauses a
 	// destination. Defaults to DefaultFailureThreshold (10).
@@ -116,8 +120,11 @@ type DestinationEvent struct {
 	// Destination is the scheme, host and port, such as
 	// "https://example.com:443".
 	Destination string
+	// Tenant is the tenant whose deliveries to Destination caused the
+	// event: the engine keeps each tenant's destinations apart.
+	Tenant string
 	// TriggerID and EntryID identify the delivery whose attempt caused
-	// the event.
+	// the event; the trigger is Tenant's.
 	TriggerID string
 	EntryID   string
 	// ConsecutiveFailures is the destination's count of failures in a row.
@@ -148,7 +155,14 @@ func destinationKey(raw string) string {
 type destinations struct {
 	policy DestinationPolicy
 	mu     sync.Mutex
-	m      map[string]*destinationState
+	m      map[destKey]*destinationState
+}
+
+// destKey identifies a destination: tenants' destinations are kept
+// apart, so that one tenant's failing or flooded endpoint neither pauses
+// nor fills another tenant's deliveries to the same host.
+type destKey struct {
+	tenant, dest string
 }
 
 type destinationState struct {
@@ -168,13 +182,13 @@ const busyWait = 100 * time.Millisecond
 // acquire reserves a delivery slot for key. When the destination cannot
 // take the delivery now it returns when to try again and, for a pause, a
 // note saying why.
-func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, note string, ok bool) {
+func (d *destinations) acquire(tenant, key string, now time.Time) (retryAt time.Time, note string, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.m[key]
+	st := d.m[destKey{tenant, key}]
 	if st == nil {
 		st = &destinationState{lastRelease: now}
-		d.m[key] = st
+		d.m[destKey{tenant, key}] = st
 	}
 	if !st.openUntil.IsZero() {
 		if now.Before(st.openUntil) {
@@ -209,10 +223,10 @@ func (d *destinations) acquire(key string, now time.Time) (retryAt time.Time, no
 // release returns the slot acquire reserved and records the attempt's
 // outcome o (NotSent when the attempt was cut short), returning the events
 // it causes; gone says the receiver answered 410.
-func (d *destinations) release(key string, o webhook.Outcome, gone bool, now time.Time) []DestinationEvent {
+func (d *destinations) release(tenant, key string, o webhook.Outcome, gone bool, now time.Time) []DestinationEvent {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.m[key]
+	st := d.m[destKey{tenant, key}]
 	if st == nil {
 		return nil
 	}
@@ -245,10 +259,10 @@ func (d *destinations) release(key string, o webhook.Outcome, gone bool, now tim
 		events = append(events, DestinationEvent{Kind: DestinationGone, ConsecutiveFailures: st.failures})
 	}
 	if st.inFlight == 0 && st.failures == 0 && st.openUntil.IsZero() {
-		delete(d.m, key)
+		delete(d.m, destKey{tenant, key})
 	}
 	for i := range events {
-		events[i].Destination, events[i].At = key, now
+		events[i].Tenant, events[i].Destination, events[i].At = tenant, key, now
 	}
 	return events
 }

@@ -16,17 +16,25 @@ import (
 // nudged (new entries, a delivery ended), when a retry it was told of
 // falls due, and every poll interval for entries other engines left.
 //
+// With a per-tenant limit (TenantPolicy.MaxInFlight), it serves tenants
+// fairly: it holds at most that many entries of one tenant at once,
+// claimed ahead or in flight, and its claims skip the tenants at the limit
+// and take at most that many entries of any one tenant, so that one
+// tenant's backlog never stands between another tenant's due entry and a
+// free worker.
+//
 // run is its one goroutine; nudge, finish and putBack are safe for
 // concurrent use by the workers and the engine's calls.
 type dispatcher struct {
-	log     executionlog.Log
-	owner   string
-	lease   time.Duration
-	poll    time.Duration
-	now     func() time.Time // in the log's precision
-	logger  *slog.Logger
-	closing <-chan struct{} // closed when the engine stops claiming
-	runCtx  context.Context // cancelled when Close gives up waiting
+	log       executionlog.Log
+	owner     string
+	lease     time.Duration
+	poll      time.Duration
+	now       func() time.Time // in the log's precision
+	logger    *slog.Logger
+	perTenant int             // most entries held per tenant; 0: no limit
+	closing   <-chan struct{} // closed when the engine stops claiming
+	runCtx    context.Context // cancelled when Close gives up waiting
 
 	wake  chan struct{}           // nudges run
 	slots chan struct{}           // one token per delivery in flight
@@ -36,10 +44,11 @@ type dispatcher struct {
 	retryAt  timeHeap        // due times of retries of this engine's deliveries
 	inflight map[string]bool // ids of the entries claimed and not yet done
 	renewed  map[string]bool // ids claimed again while in flight
+	held     map[string]int  // with perTenant: entries held per tenant, claimed ahead or running
+	running  map[string]int  // with perTenant: deliveries running per tenant
 
 	// Owned by run.
-	ready     []claimed // claimed ahead of free workers
-	readyNext int       // index in ready of the next entry to start
+	ready     []claimed // claimed ahead of free workers, in claim order
 	claimedAt time.Time // the time of the last claim
 }
 
@@ -51,16 +60,18 @@ type claimed struct {
 
 // newDispatcher returns a dispatcher for workers workers. Its run stops
 // when closing is closed, and its log calls end when runCtx ends.
-func newDispatcher(log executionlog.Log, owner string, lease, poll time.Duration, workers int,
+func newDispatcher(log executionlog.Log, owner string, lease, poll time.Duration, workers, perTenant int,
 	now func() time.Time, logger *slog.Logger, closing <-chan struct{}, runCtx context.Context) *dispatcher {
 	return &dispatcher{
 		log: log, owner: owner, lease: lease, poll: poll, now: now, logger: logger,
-		closing: closing, runCtx: runCtx,
+		perTenant: perTenant, closing: closing, runCtx: runCtx,
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, workers),
 		work:     make(chan executionlog.Entry, workers),
 		inflight: map[string]bool{},
 		renewed:  map[string]bool{},
+		held:     map[string]int{},
+		running:  map[string]int{},
 	}
 }
 
@@ -93,8 +104,10 @@ func (d *dispatcher) run() {
 func (d *dispatcher) claimDue() {
 	for {
 		d.startReady()
+		// Entries left in d.ready wait for a free slot, or for their
+		// tenant to have fewer than perTenant running.
 		free := cap(d.slots) - len(d.slots)
-		if free <= 0 || d.readyNext < len(d.ready) {
+		if free <= 0 {
 			return
 		}
 		select {
@@ -102,11 +115,12 @@ func (d *dispatcher) claimDue() {
 			return
 		default:
 		}
-		limit := free + cap(d.slots)
+		limit := max(free, free+cap(d.slots)-len(d.ready))
 		now := d.now()
 		d.claimedAt = now
 		entries, err := d.log.Claim(d.runCtx, executionlog.Claim{
 			Owner: d.owner, Now: now, Lease: d.lease, Limit: limit,
+			PerTenant: d.perTenant, SkipTenants: d.fullTenants(),
 		})
 		if err != nil {
 			if d.runCtx.Err() == nil {
@@ -122,6 +136,9 @@ func (d *dispatcher) claimDue() {
 				d.renewed[en.ID] = true
 			} else {
 				d.inflight[en.ID] = true
+				if d.perTenant > 0 {
+					d.held[en.Tenant]++
+				}
 			}
 			d.mu.Unlock()
 			if running {
@@ -141,34 +158,86 @@ func (d *dispatcher) claimDue() {
 	}
 }
 
-// startReady starts the entries claimed ahead while worker slots are free.
-// An entry that waited past half its lease is released instead, so that it
-// is never delivered after another engine could have taken it over.
+// startReady starts the entries claimed ahead, in claim order, while
+// worker slots are free, passing over the entries of tenants with
+// perTenant deliveries running. An entry that waited past half its lease
+// is released instead, so that it is never delivered after another engine
+// could have taken it over.
 func (d *dispatcher) startReady() {
-	for d.readyNext < len(d.ready) && len(d.slots) < cap(d.slots) {
-		c := d.ready[d.readyNext]
-		d.ready[d.readyNext] = claimed{}
-		d.readyNext++
+	kept := d.ready[:0] // the entries that wait, in order; shares d.ready's array
+	for i, c := range d.ready {
+		if len(d.slots) == cap(d.slots) {
+			kept = append(kept, d.ready[i:]...)
+			break
+		}
 		if d.now().Sub(c.at) > d.lease/2 {
 			d.dropReady(c.entry)
+			continue
+		}
+		if d.perTenant > 0 && !d.startTenant(c.entry.Tenant) {
+			kept = append(kept, c)
 			continue
 		}
 		d.slots <- struct{}{}
 		d.work <- c.entry // never blocks: it has room for every slot
 	}
-	if d.readyNext == len(d.ready) {
-		// All started: reuse the array for the next claims.
-		d.ready, d.readyNext = d.ready[:0], 0
+	clear(d.ready[len(kept):])
+	d.ready = kept
+}
+
+// startTenant counts a delivery of tenant as running and reports true,
+// or reports false when tenant has perTenant deliveries running.
+func (d *dispatcher) startTenant(tenant string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running[tenant] >= d.perTenant {
+		return false
+	}
+	d.running[tenant]++
+	return true
+}
+
+// fullTenants returns the tenants holding perTenant entries or more, for
+// the claim to skip (at most executionlog.MaxSkipTenants of them).
+func (d *dispatcher) fullTenants() []string {
+	if d.perTenant == 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var full []string
+	for t, n := range d.held {
+		if n >= d.perTenant && len(full) < executionlog.MaxSkipTenants {
+			full = append(full, t)
+		}
+	}
+	return full
+}
+
+// forgetTenant uncounts an entry of tenant that this engine no longer
+// holds, and a delivery of it that ended when running is set. The caller
+// holds d.mu.
+func (d *dispatcher) forgetTenant(tenant string, running bool) {
+	if d.perTenant == 0 {
+		return
+	}
+	if d.held[tenant]--; d.held[tenant] <= 0 {
+		delete(d.held, tenant)
+	}
+	if running {
+		if d.running[tenant]--; d.running[tenant] <= 0 {
+			delete(d.running, tenant)
+		}
 	}
 }
 
 // releaseReady gives the entries claimed ahead back to the log when the
 // engine stops.
 func (d *dispatcher) releaseReady() {
-	for _, c := range d.ready[d.readyNext:] {
+	for _, c := range d.ready {
 		d.dropReady(c.entry)
 	}
-	d.ready, d.readyNext = nil, 0
+	d.ready = nil
 }
 
 // dropReady puts an entry claimed ahead back in the log, due now, and
@@ -177,6 +246,7 @@ func (d *dispatcher) dropReady(en executionlog.Entry) {
 	d.putBack(en, d.now(), "")
 	d.mu.Lock()
 	delete(d.inflight, en.ID)
+	d.forgetTenant(en.Tenant, false)
 	d.mu.Unlock()
 }
 
@@ -221,6 +291,7 @@ func (d *dispatcher) nudge() {
 func (d *dispatcher) finish(en executionlog.Entry, pendingAt time.Time) {
 	d.mu.Lock()
 	delete(d.inflight, en.ID)
+	d.forgetTenant(en.Tenant, true)
 	renewed := d.renewed[en.ID]
 	delete(d.renewed, en.ID)
 	if !pendingAt.IsZero() {

@@ -29,6 +29,19 @@
 // attempt rather than stored, so secrets never reach the log; the entry
 // keeps a copy of the headers with secret values redacted.
 //
+// # Many accounts
+//
+// A hosted helpdesk serves many accounts (tenants) from one engine and one
+// log. The host loads each account's triggers under its tenant
+// (trigger.Options.Tenant), reports each change with WithTenant, and sets
+// Config.MultiTenant so that a change without one is refused. Every entry
+// carries the tenant of the trigger that fired; every read, redelivery and
+// deletion is scoped to a tenant (executionlog.Filter.Tenant,
+// executionlog.Scope), and another tenant's entry is not found. The
+// dispatcher serves tenants fairly: a limit of deliveries in flight per
+// tenant (TenantPolicy.MaxInFlight) and claims that skip the tenants at it
+// keep one account's backlog or dead receiver from delaying the others.
+//
 // # Operating it
 //
 // Engine.Redeliver and Engine.RedeliverMatching send finished deliveries

@@ -66,7 +66,7 @@ func testRetryWaitsInDatabase(t *testing.T, db *durableDB) {
 	if err := first.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got, err := l1.Get(ctx, en.ID)
+	got, err := l1.Get(ctx, executionlog.Scope{}, en.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}

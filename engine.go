@@ -151,6 +151,17 @@ type Config struct {
 	// engines sharing a log. Defaults to the host name, process id and a
 	// random suffix.
 	Owner string
+
+	// MultiTenant configures the engine for many tenants (accounts) on
+	// one engine and one log, as in a hosted helpdesk: every change must
+	// name its tenant (WithTenant), and Tenants.MaxInFlight defaults to a
+	// share of the workers. Without it, changes may still name a tenant.
+	// See the README's "Many accounts".
+	MultiTenant bool
+
+	// Tenants limits what one tenant may take of the engine: deliveries
+	// in flight and pending entries. See TenantPolicy for the defaults.
+	Tenants TenantPolicy
 }
 
 // TriggerOptions returns o with its AllowNetworks replaced by
@@ -180,6 +191,9 @@ type Engine struct {
 	maxBody  int
 	tel      *telemetry
 	dests    *destinations
+
+	multiTenant bool
+	tenants     tenantLimits
 
 	onDestination func(DestinationEvent)
 
@@ -261,11 +275,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxBodySize == 0 {
 		cfg.MaxBodySize = DefaultMaxBodySize
 	}
+	tenants, err := cfg.Tenants.resolve(cfg.MultiTenant, cfg.Workers, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider, cfg.Propagator)
 	if err != nil {
 		return nil, fmt.Errorf("tickethooks: creating instruments: %w", err)
 	}
+	tel.tenantMetric = tenants.metric
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	closing := make(chan struct{})
@@ -283,7 +302,10 @@ func New(cfg Config) (*Engine, error) {
 		owner:    cfg.Owner,
 		maxBody:  cfg.MaxBodySize,
 		tel:      tel,
-		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[string]*destinationState{}},
+		dests:    &destinations{policy: cfg.Destinations.withDefaults(), m: map[destKey]*destinationState{}},
+
+		multiTenant: cfg.MultiTenant,
+		tenants:     tenants,
 
 		onDestination: cfg.OnDestination,
 		room:          &roomLine{close: closing},
@@ -292,7 +314,7 @@ func New(cfg Config) (*Engine, error) {
 		cancelRun:     cancel,
 		done:          make(chan struct{}),
 	}
-	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers,
+	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers, tenants.inFlight,
 		e.now, cfg.Logger, closing, runCtx)
 	e.deliveries.Add(1 + cfg.Workers)
 	go func() {

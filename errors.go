@@ -13,6 +13,10 @@ var (
 	// for new deliveries before ctx ended. It wraps
 	// executionlog.ErrFull and ctx's error; nothing was recorded.
 	ErrQueueFull = errors.New("tickethooks: delivery queue is full")
+	// ErrTenant is returned by OnTicketChange for a change without a
+	// tenant on an engine configured for tenants (Config.MultiTenant), or
+	// with a tenant that executionlog.ValidateTenant refuses.
+	ErrTenant = errors.New("tickethooks: missing or invalid tenant")
 	// ErrAction is returned by OnTicketChange when a note or custom action
 	// failed. The webhook deliveries of the change were recorded all the
 	// same; the error names the trigger and action.

@@ -48,7 +48,7 @@ func ExampleEngine_TestWebhook() {
 		Secrets: []string{secret},
 	}
 	sample := &payload.Ticket{Id: 1042, Subject: "Printer on fire", Status: "New"}
-	resp, err := engine.TestWebhook(context.Background(), action, sample)
+	resp, err := engine.TestWebhook(context.Background(), "", action, sample)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -23,7 +23,18 @@ type ChangeOption func(*change)
 
 // change holds the options of one reported change.
 type change struct {
-	key string
+	key    string
+	tenant string
+}
+
+// WithTenant says which tenant (account) the changed ticket belongs to.
+// The engine evaluates that tenant's triggers only (Source.ForTicket takes
+// it), and every entry they record carries it, so that the tenant's log
+// page, redeliveries and limits see them. An engine configured with
+// Config.MultiTenant requires it on every change; without it a change is
+// of tenant "".
+func WithTenant(tenant string) ChangeOption {
+	return func(c *change) { c.tenant = tenant }
 }
 
 // WithChangeKey gives a change an idempotency key: the host's own id for
@@ -90,6 +101,9 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	if err := executionlog.ValidateChangeKey(c.key); err != nil {
 		return fmt.Errorf("tickethooks: ticket %d: %w", after.Id, err)
 	}
+	if err := e.checkTenant(c.tenant); err != nil {
+		return fmt.Errorf("tickethooks: ticket %d: %w", after.Id, err)
+	}
 	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return err
@@ -97,14 +111,17 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	defer done()
 
 	ev := trigger.NewEvent(before, after)
-	fired, err := e.evaluate(ctx, ev)
+	fired, err := e.evaluate(ctx, c.tenant, ev)
 	ev.Release() // every trigger is evaluated
 	if err != nil || len(fired) == 0 {
 		return err
 	}
-	e.tel.fired.Add(ctx, int64(len(fired)))
+	e.tel.fired.Add(ctx, int64(len(fired)), e.tel.tenant(c.tenant)...)
 	entries, err := e.entries(fired, ev, c.key)
 	if err != nil {
+		return err
+	}
+	if err := e.checkPending(ctx, c.tenant, entries); err != nil {
 		return err
 	}
 	if len(entries) > 0 {
@@ -131,9 +148,9 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 		if tx == nil {
 			// Entries written in a transaction may yet roll back: the
 			// counts take only committed ones.
-			e.tel.pending.Add(ctx, int64(queued))
+			e.tel.pending.Add(ctx, int64(queued), e.tel.tenant(c.tenant)...)
 			if failed := added - queued; failed > 0 {
-				e.tel.deliveries.Add(ctx, int64(failed), outcomeAttrs(executionlog.StatusFailed))
+				e.tel.deliveries.Add(ctx, int64(failed), e.tel.outcome(c.tenant, executionlog.StatusFailed))
 			}
 			e.disp.nudge()
 		}
@@ -143,11 +160,11 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 
 // evaluate returns the triggers that fire on the change, in order, skipping
 // the ones that already fired earlier in the same chain of calls.
-func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Trigger, error) {
+func (e *Engine) evaluate(ctx context.Context, tenant string, ev *trigger.Event) ([]*trigger.Trigger, error) {
 	after := ev.After
-	triggers, err := e.triggers.ForTicket(ctx, after)
+	triggers, err := e.triggers.ForTicket(ctx, tenant, after)
 	if err != nil {
-		return nil, fmt.Errorf("tickethooks: loading triggers for ticket %d: %w", after.Id, err)
+		return nil, fmt.Errorf("tickethooks: loading triggers for ticket %d%s: %w", after.Id, tenantSuffix(tenant), err)
 	}
 	chain := firedInChain(ctx)
 	var fired []*trigger.Trigger
@@ -157,14 +174,23 @@ func (e *Engine) evaluate(ctx context.Context, ev *trigger.Event) ([]*trigger.Tr
 			// evaluated so far are dropped with the rest.
 			return nil, fmt.Errorf("tickethooks: evaluating triggers for ticket %d: %w", after.Id, context.Cause(ctx))
 		}
-		if chain[t.ID] {
+		if t.Tenant != tenant {
+			// A source's mistake must not send one account's ticket to
+			// another account's receiver.
+			e.tel.failed.Add(ctx, 1, e.tel.tenant(tenant)...)
+			e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: trigger source returned a trigger of another tenant; trigger skipped",
+				slog.String("tenant", tenant), slog.String("trigger_tenant", t.Tenant),
+				slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id))
+			continue
+		}
+		if chain[chainKey(t.Tenant, t.ID)] {
 			continue
 		}
 		ok, err := t.Evaluate(ev)
 		if err != nil {
-			e.tel.failed.Add(ctx, 1)
+			e.tel.failed.Add(ctx, 1, e.tel.tenant(tenant)...)
 			e.logger.LogAttrs(ctx, slog.LevelWarn, "tickethooks: trigger expression failed; trigger skipped",
-				slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id), slog.String("error", err.Error()))
+				tenantAttrs(tenant, slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id), slog.String("error", err.Error()))...)
 			continue
 		}
 		if ok {
@@ -204,6 +230,7 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string
 			id := executionlog.NewID(now)
 			en := &executionlog.Entry{
 				ID:             id,
+				Tenant:         t.Tenant,
 				TriggerID:      t.ID,
 				TriggerName:    t.Name,
 				ActionIndex:    i,
@@ -276,8 +303,8 @@ func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, befor
 			if err := e.runAction(actx, call); err != nil {
 				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, t.ID, i, a.Type, err)
 				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: action failed",
-					slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id),
-					slog.Int("action", i), slog.String("type", a.Type), slog.String("error", err.Error()))
+					tenantAttrs(t.Tenant, slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id),
+						slog.Int("action", i), slog.String("type", a.Type), slog.String("error", err.Error()))...)
 				errs = append(errs, err)
 			}
 		}

@@ -145,8 +145,8 @@ type cancellingSource struct {
 	cancel context.CancelFunc
 }
 
-func (s cancellingSource) ForTicket(ctx context.Context, t *payload.Ticket) ([]*trigger.Trigger, error) {
-	ts, err := s.Store.ForTicket(ctx, t)
+func (s cancellingSource) ForTicket(ctx context.Context, tenant string, t *payload.Ticket) ([]*trigger.Trigger, error) {
+	ts, err := s.Store.ForTicket(ctx, tenant, t)
 	s.cancel()
 	return ts, err
 }
@@ -217,7 +217,7 @@ func TestOversizePacketIsNotStored(t *testing.T) {
 				if diff := cmp.Diff(want, en.Attempts); diff != "" {
 					t.Errorf("entry %s attempts mismatch (-want +got):\n%s", en.URL, diff)
 				}
-				if err := e.Redeliver(context.Background(), en.ID); !errors.Is(err, tickethooks.ErrNotRedeliverable) {
+				if err := e.Redeliver(context.Background(), executionlog.Scope{}, en.ID); !errors.Is(err, tickethooks.ErrNotRedeliverable) {
 					t.Errorf("Redeliver(%s) = %v, want ErrNotRedeliverable", en.URL, err)
 				}
 			}

@@ -22,17 +22,22 @@ const MaxRedeliverMatching = 1000
 // request is built from the trigger's current webhook action, as at every
 // attempt.
 //
+// Only an entry of scope s is redelivered: a tenant's admin passes the
+// tenant's scope (executionlog.TenantScope), so that another tenant's
+// entry id is not found, exactly like an unknown one; a single-tenant host
+// passes the zero Scope.
+//
 // Redeliver returns an error wrapping executionlog.ErrNotFound for an
-// unknown id, executionlog.ErrNotFinished for an entry still pending,
-// ErrNotRedeliverable for an entry recorded by TestWebhook, and ErrClosed
-// after Close.
-func (e *Engine) Redeliver(ctx context.Context, id string) error {
+// unknown id or an entry outside s, executionlog.ErrNotFinished for an
+// entry still pending, ErrNotRedeliverable for an entry recorded by
+// TestWebhook, and ErrClosed after Close.
+func (e *Engine) Redeliver(ctx context.Context, s executionlog.Scope, id string) error {
 	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	en, err := e.log.Get(ctx, id)
+	en, err := e.log.Get(ctx, s, id)
 	if err != nil {
 		return fmt.Errorf("tickethooks: redeliver: %w", err)
 	}
@@ -42,19 +47,19 @@ func (e *Engine) Redeliver(ctx context.Context, id string) error {
 	if packetCut(&en) {
 		return fmt.Errorf("%w: entry %q holds only an excerpt of a ticket packet over MaxBodySize", ErrNotRedeliverable, id)
 	}
-	if err := e.log.Redeliver(ctx, id, e.now()); err != nil {
+	if err := e.log.Redeliver(ctx, s, id, e.now()); err != nil {
 		return fmt.Errorf("tickethooks: redeliver: %w", err)
 	}
-	e.tel.pending.Add(ctx, 1)
-	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redelivery queued",
-		slog.String("entry_id", id), slog.String("trigger_id", en.TriggerID), slog.Int("ticket_id", en.TicketID))
+	e.tel.pending.Add(ctx, 1, e.tel.tenant(en.Tenant)...)
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redelivery queued", entryAttrs(&en)...)
 	e.disp.nudge()
 	return nil
 }
 
 // RedeliverMatching redelivers, as Redeliver does, the failed entries that
 // match f, newest first, at most limit of them, and returns how many it
-// redelivered. f.Status is ignored (only failed entries are redelivered),
+// redelivered. Like Query, it sees the entries of f.Tenant only, unless
+// f.AllTenants is set. f.Status is ignored (only failed entries are redelivered),
 // and so is f.Limit; f.Cursor, when set, starts the search where a Query
 // page ended. Entries recorded by TestWebhook are skipped, and so are
 // entries that stop being failed while the call runs (redelivered by
@@ -85,7 +90,7 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 	n := 0
 	defer func() {
 		if n > 0 {
-			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redeliveries queued", slog.Int("count", n))
+			e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: redeliveries queued", tenantAttrs(f.Tenant, slog.Int("count", n))...)
 		}
 	}()
 	for {
@@ -97,11 +102,11 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 			if en.Test || en.Status != executionlog.StatusFailed || packetCut(&en) {
 				continue
 			}
-			err := e.log.Redeliver(ctx, en.ID, now)
+			err := e.log.Redeliver(ctx, f.Scope(), en.ID, now)
 			switch {
 			case err == nil:
 				n++
-				e.tel.pending.Add(ctx, 1)
+				e.tel.pending.Add(ctx, 1, e.tel.tenant(en.Tenant)...)
 			case errors.Is(err, executionlog.ErrNotFinished), errors.Is(err, executionlog.ErrNotFound):
 				continue
 			default:
@@ -121,4 +126,36 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 		}
 		f.Cursor = page.Next
 	}
+}
+
+// Delete deletes the log entries that match f, pending ones included,
+// with their attempts, and returns how many it deleted: for an account
+// that leaves (executionlog.Filter{Tenant: t}), or a request to erase one
+// ticket's data (with TicketID). Like Query, it sees the entries of
+// f.Tenant only, unless f.AllTenants is set; f.Limit and f.Cursor are
+// ignored. A pending entry deleted while this or another engine delivers
+// it may still get the attempt in flight, but nothing more: its outcome
+// finds no entry to record, and it is not retried.
+//
+// Delete returns an error wrapping executionlog.ErrInvalidFilter for a
+// malformed filter, and ErrClosed after Close.
+func (e *Engine) Delete(ctx context.Context, f executionlog.Filter) (int64, error) {
+	ctx, done, err := e.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	n, err := e.log.Delete(ctx, f)
+	if err != nil {
+		return n, fmt.Errorf("tickethooks: delete: %w", err)
+	}
+	attrs := []slog.Attr{slog.Int64("count", n)}
+	if f.AllTenants {
+		attrs = append(attrs, slog.Bool("all_tenants", true))
+	}
+	if f.TicketID != 0 {
+		attrs = append(attrs, slog.Int("ticket_id", f.TicketID))
+	}
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: log entries deleted", tenantAttrs(f.Tenant, attrs...)...)
+	return n, nil
 }

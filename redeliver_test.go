@@ -50,7 +50,7 @@ func TestRedeliverStartsANewSeries(t *testing.T) {
 		t.Fatalf("first series: %s after %d attempts, want failed after 2", en.Status, len(en.Attempts))
 	}
 
-	if err := e.Redeliver(context.Background(), en.ID); err != nil {
+	if err := e.Redeliver(context.Background(), executionlog.Scope{}, en.ID); err != nil {
 		t.Fatalf("Redeliver: %v", err)
 	}
 	en = waitSettled(t, log, 1)[0]
@@ -82,7 +82,7 @@ func TestRedeliverStartsANewSeries(t *testing.T) {
 	}
 
 	// A succeeded entry may be sent again, too.
-	if err := e.Redeliver(context.Background(), en.ID); err != nil {
+	if err := e.Redeliver(context.Background(), executionlog.Scope{}, en.ID); err != nil {
 		t.Fatalf("Redeliver(succeeded): %v", err)
 	}
 	en = waitSettled(t, log, 1)[0]
@@ -114,7 +114,7 @@ func TestRedeliverErrors(t *testing.T) {
 		{"Empty", "", executionlog.ErrNotFound},
 	}
 	for _, tc := range tests {
-		if err := e.Redeliver(context.Background(), tc.id); !errors.Is(err, tc.want) {
+		if err := e.Redeliver(context.Background(), executionlog.Scope{}, tc.id); !errors.Is(err, tc.want) {
 			t.Errorf("%s: Redeliver error = %v, want %v", tc.name, err, tc.want)
 		}
 	}
@@ -138,7 +138,7 @@ func TestRedeliverMatching(t *testing.T) {
 	// A test send that failed, and an entry that succeeded, are never
 	// redelivered by RedeliverMatching.
 	testAction := trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL + "/test"}
-	if _, err := e.TestWebhook(context.Background(), testAction, ticket("Open")); err != nil {
+	if _, err := e.TestWebhook(context.Background(), "", testAction, ticket("Open")); err != nil {
 		t.Fatalf("TestWebhook: %v", err)
 	}
 	waitSettled(t, log, 7)
@@ -206,14 +206,14 @@ func TestOperationsAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := e.Redeliver(ctx, "x"); !errors.Is(err, tickethooks.ErrClosed) {
+	if err := e.Redeliver(ctx, executionlog.Scope{}, "x"); !errors.Is(err, tickethooks.ErrClosed) {
 		t.Errorf("Redeliver after Close: %v, want ErrClosed", err)
 	}
 	if _, err := e.RedeliverMatching(ctx, executionlog.Filter{}, 10); !errors.Is(err, tickethooks.ErrClosed) {
 		t.Errorf("RedeliverMatching after Close: %v, want ErrClosed", err)
 	}
 	action := trigger.Action{Type: trigger.ActionWebhook, URL: "https://example.com/hooks"}
-	if _, err := e.TestWebhook(ctx, action, nil); !errors.Is(err, tickethooks.ErrClosed) {
+	if _, err := e.TestWebhook(ctx, "", action, nil); !errors.Is(err, tickethooks.ErrClosed) {
 		t.Errorf("TestWebhook after Close: %v, want ErrClosed", err)
 	}
 }
@@ -244,7 +244,7 @@ func TestWholePacketOverALowerLimitCanBeRedelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits, _ := newEngine(t, tickethooks.Config{Triggers: loadTriggers(t, resolvedTrigger(rcv.URL)), Log: mem})
-	if err := fits.Redeliver(context.Background(), entries[0].ID); err != nil {
+	if err := fits.Redeliver(context.Background(), executionlog.Scope{}, entries[0].ID); err != nil {
 		t.Errorf("Redeliver of an entry holding its whole %d-byte packet: %v", len(entries[0].RequestBody), err)
 	}
 	waitFor(t, "the redelivery", func() bool { return len(rcv.got()) == 1 })

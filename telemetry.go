@@ -32,6 +32,30 @@ type telemetry struct {
 	attempts   metric.Int64Counter
 	latency    metric.Float64Histogram
 	pending    metric.Int64UpDownCounter
+
+	tenantMetric bool // TenantPolicy.MetricAttribute
+}
+
+// tenantKey is the attribute that names the tenant on spans and, with
+// TenantPolicy.MetricAttribute, on metrics.
+const tenantKey = "tickethooks.tenant"
+
+// tenant returns the measurement options of a metric without attributes
+// of its own: the tenant, when metrics carry it and it is not "".
+func (t *telemetry) tenant(tenant string) []metric.AddOption {
+	if !t.tenantMetric || tenant == "" {
+		return nil
+	}
+	return []metric.AddOption{metric.WithAttributes(attribute.String(tenantKey, tenant))}
+}
+
+// with returns base, the prebuilt attributes of a measurement, with the
+// tenant added when metrics carry it and it is not "".
+func (t *telemetry) with(tenant string, base metric.MeasurementOption, kv attribute.KeyValue) metric.MeasurementOption {
+	if !t.tenantMetric || tenant == "" {
+		return base
+	}
+	return metric.WithAttributes(kv, attribute.String(tenantKey, tenant))
 }
 
 func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider, prop propagation.TextMapPropagator) (*telemetry, error) {
@@ -92,6 +116,9 @@ func (t *telemetry) startAttempt(ctx context.Context, en executionlog.Entry, req
 		attribute.String("tickethooks.trigger_id", en.TriggerID),
 		attribute.Int("tickethooks.ticket_id", en.TicketID),
 	)
+	if en.Tenant != "" {
+		span.SetAttributes(attribute.String(tenantKey, en.Tenant))
+	}
 	t.propagator.Inject(ctx, propagation.HeaderCarrier(req.header))
 	return ctx, span
 }
@@ -107,12 +134,12 @@ type httpRequestInfo struct {
 }
 
 // endAttempt records an attempt's result on its span and in the metrics.
-func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webhook.Response, err error) {
+func (t *telemetry) endAttempt(ctx context.Context, tenant string, span trace.Span, resp *webhook.Response, err error) {
 	class := "error"
 	recording := span.IsRecording()
 	if err == nil && resp != nil {
 		class = statusClass(resp.StatusCode)
-		t.latency.Record(ctx, resp.Duration.Seconds(), classAttrs(class))
+		t.latency.Record(ctx, resp.Duration.Seconds(), t.with(tenant, classAttrs(class), attribute.String("status_class", class)))
 		if recording {
 			span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 			if !resp.Success() {
@@ -123,14 +150,20 @@ func (t *telemetry) endAttempt(ctx context.Context, span trace.Span, resp *webho
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
-	t.attempts.Add(ctx, 1, classAttrs(class))
+	t.attempts.Add(ctx, 1, t.with(tenant, classAttrs(class), attribute.String("status_class", class)))
 	span.End()
 }
 
 // ended counts a delivery that reached a final state.
-func (t *telemetry) ended(ctx context.Context, status executionlog.Status) {
-	t.deliveries.Add(ctx, 1, outcomeAttrs(status))
-	t.pending.Add(ctx, -1)
+func (t *telemetry) ended(ctx context.Context, tenant string, status executionlog.Status) {
+	t.deliveries.Add(ctx, 1, t.outcome(tenant, status))
+	t.pending.Add(ctx, -1, t.tenant(tenant)...)
+}
+
+// outcome returns the attributes of a delivery of tenant that ended in
+// status.
+func (t *telemetry) outcome(tenant string, status executionlog.Status) metric.MeasurementOption {
+	return t.with(tenant, outcomeAttrs(status), attribute.String("outcome", string(status)))
 }
 
 // The attribute sets of the metrics, built once: building a set sorts and

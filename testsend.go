@@ -27,7 +27,9 @@ const TestEvent = "test"
 // given, WebhookEvents included; a nil sample sends a small sample ticket
 // numbered 0.
 //
-// The send is recorded in the log as a finished entry with Test set,
+// The send is recorded in the log as a finished entry of tenant (the
+// tenant whose admin sends the test: "" for a single-tenant host; an
+// engine with Config.MultiTenant requires one) with Test set,
 // TriggerID "", Event TestEvent and its one attempt: succeeded on a 2xx
 // answer, failed otherwise. A non-2xx answer is a response, not an error.
 //
@@ -35,12 +37,16 @@ const TestEvent = "test"
 // sent or recorded, for an action that is not a webhook action with an
 // absolute http or https URL or whose request cannot be built; the
 // sender's error when no response arrived (the attempt is recorded); an
-// error when the sample's packet is larger than Config.MaxBodySize; and
-// ErrClosed after Close. When the send is made but cannot be recorded, it
+// error when the sample's packet is larger than Config.MaxBodySize; an
+// error wrapping ErrTenant for a missing or invalid tenant; and ErrClosed
+// after Close. When the send is made but cannot be recorded, it
 // returns the response with an error that says so.
-func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample *payload.Ticket) (*webhook.Response, error) {
+func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.Action, sample *payload.Ticket) (*webhook.Response, error) {
 	if err := checkTestAction(action); err != nil {
 		return nil, err
+	}
+	if err := e.checkTenant(tenant); err != nil {
+		return nil, fmt.Errorf("tickethooks: test webhook: %w", err)
 	}
 	ctx, done, err := e.begin(ctx)
 	if err != nil {
@@ -74,6 +80,7 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 	}
 	en := &executionlog.Entry{
 		ID:             id,
+		Tenant:         tenant,
 		TicketID:       sample.Id,
 		Event:          TestEvent,
 		URL:            loggedURL(action),
@@ -90,8 +97,8 @@ func (e *Engine) TestWebhook(ctx context.Context, action trigger.Action, sample 
 	defer rcancel()
 	recordErr := e.add(rctx, nil, []*executionlog.Entry{en})
 
-	attrs := []slog.Attr{slog.String("entry_id", id), slog.String("status", string(status)),
-		slog.Int("http_status", att.StatusCode), slog.Duration("duration", att.Duration)}
+	attrs := tenantAttrs(tenant, slog.String("entry_id", id), slog.String("status", string(status)),
+		slog.Int("http_status", att.StatusCode), slog.Duration("duration", att.Duration))
 	if att.Error != "" {
 		attrs = append(attrs, slog.String("error", att.Error))
 	}

@@ -50,7 +50,7 @@ func TestTestWebhook(t *testing.T) {
 				Secrets:       []string{secret},
 			}
 			sample := ticket("Resolved")
-			resp, err := e.TestWebhook(context.Background(), action, sample)
+			resp, err := e.TestWebhook(context.Background(), "", action, sample)
 
 			switch {
 			case tc.wantErr != "":
@@ -121,7 +121,7 @@ func TestTestWebhook(t *testing.T) {
 			}
 
 			// A test send is not redelivered.
-			if err := e.Redeliver(context.Background(), en.ID); !errors.Is(err, tickethooks.ErrNotRedeliverable) {
+			if err := e.Redeliver(context.Background(), executionlog.Scope{}, en.ID); !errors.Is(err, tickethooks.ErrNotRedeliverable) {
 				t.Errorf("Redeliver(test entry) error = %v, want ErrNotRedeliverable", err)
 			}
 		})
@@ -132,7 +132,7 @@ func TestTestWebhookDefaultSample(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
 	e, log := newEngine(t, tickethooks.Config{Triggers: trigger.NewStore(nil)})
-	resp, err := e.TestWebhook(context.Background(), trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL}, nil)
+	resp, err := e.TestWebhook(context.Background(), "", trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL}, nil)
 	if err != nil || !resp.Success() {
 		t.Fatalf("TestWebhook(nil sample) = %v, %v; want a 2xx response", resp, err)
 	}
@@ -175,7 +175,7 @@ func TestTestWebhookInvalidAction(t *testing.T) {
 		{"SampleTooBig", hook(rcv.URL), &payload.Ticket{Id: 1, Subject: strings.Repeat("x", 2<<10)}, false},
 	}
 	for _, tc := range tests {
-		_, err := e.TestWebhook(context.Background(), tc.action, tc.sample)
+		_, err := e.TestWebhook(context.Background(), "", tc.action, tc.sample)
 		if err == nil {
 			t.Errorf("%s: TestWebhook succeeded, want an error", tc.name)
 			continue
@@ -213,7 +213,7 @@ func TestTestWebhookRefusesWhatNoLogStores(t *testing.T) {
 			return h
 		}()},
 	} {
-		if _, err := e.TestWebhook(context.Background(), a, nil); !errors.Is(err, tickethooks.ErrInvalidAction) {
+		if _, err := e.TestWebhook(context.Background(), "", a, nil); !errors.Is(err, tickethooks.ErrInvalidAction) {
 			t.Errorf("%s: TestWebhook = %v, want ErrInvalidAction", name, err)
 		}
 	}

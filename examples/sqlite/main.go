@@ -106,7 +106,7 @@ func run() error {
 	if err := first.Close(ctx); err != nil {
 		return err
 	}
-	if en, err = log1.Get(ctx, en.ID); err != nil {
+	if en, err = log1.Get(ctx, executionlog.Scope{}, en.ID); err != nil {
 		return err
 	}
 	last, _ := en.LastAttempt()
