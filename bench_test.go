@@ -482,7 +482,7 @@ func benchEngineDelivery(b *testing.B, workers int, bd *benchDB) {
 
 // benchTenants is how many tenants benchTenantDelivery spreads its
 // changes over.
-const benchTenants = 100
+const benchTenants = 1000
 
 // benchTenantDelivery is benchEngineDelivery on an engine configured for
 // tenants (fair claims, a limit in flight per tenant), with the changes

@@ -16,12 +16,12 @@ import (
 // nudged (new entries, a delivery ended), when a retry it was told of
 // falls due, and every poll interval for entries other engines left.
 //
-// With a per-tenant limit (TenantPolicy.MaxInFlight), it serves tenants
-// fairly: it holds at most that many entries of one tenant at once,
-// claimed ahead or in flight, and its claims skip the tenants at the limit
-// and take at most that many entries of any one tenant, so that one
-// tenant's backlog never stands between another tenant's due entry and a
-// free worker.
+// On a tenant engine it serves tenants fairly: its claims take at most
+// window entries of any one tenant, so that one tenant's backlog is never
+// claimed ahead of another tenant's due entry. With a per-tenant limit
+// (TenantPolicy.MaxInFlight) it also holds at most that many entries of
+// one tenant at once, claimed ahead or in flight, and its claims skip the
+// tenants at the limit, so that one tenant never takes every worker.
 //
 // run is its one goroutine; nudge, finish and putBack are safe for
 // concurrent use by the workers and the engine's calls.
@@ -33,6 +33,7 @@ type dispatcher struct {
 	now       func() time.Time // in the log's precision
 	logger    *slog.Logger
 	perTenant int             // most entries held per tenant; 0: no limit
+	window    int             // most entries of one tenant per claim; 0: no limit
 	closing   <-chan struct{} // closed when the engine stops claiming
 	runCtx    context.Context // cancelled when Close gives up waiting
 
@@ -60,11 +61,11 @@ type claimed struct {
 
 // newDispatcher returns a dispatcher for workers workers. Its run stops
 // when closing is closed, and its log calls end when runCtx ends.
-func newDispatcher(log executionlog.Log, owner string, lease, poll time.Duration, workers, perTenant int,
+func newDispatcher(log executionlog.Log, owner string, lease, poll time.Duration, workers, perTenant, window int,
 	now func() time.Time, logger *slog.Logger, closing <-chan struct{}, runCtx context.Context) *dispatcher {
 	return &dispatcher{
 		log: log, owner: owner, lease: lease, poll: poll, now: now, logger: logger,
-		perTenant: perTenant, closing: closing, runCtx: runCtx,
+		perTenant: perTenant, window: window, closing: closing, runCtx: runCtx,
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, workers),
 		work:     make(chan executionlog.Entry, workers),
@@ -120,7 +121,7 @@ func (d *dispatcher) claimDue() {
 		d.claimedAt = now
 		entries, err := d.log.Claim(d.runCtx, executionlog.Claim{
 			Owner: d.owner, Now: now, Lease: d.lease, Limit: limit,
-			PerTenant: d.perTenant, SkipTenants: d.fullTenants(),
+			PerTenant: d.window, SkipTenants: d.fullTenants(),
 		})
 		if err != nil {
 			if d.runCtx.Err() == nil {

@@ -56,7 +56,7 @@ func dispatcherFixture(t *testing.T, n, workers int) (*dispatcher, *executionlog
 		t.Fatalf("Add: %v", err)
 	}
 	closing := make(chan struct{})
-	d := newDispatcher(log, testOwner, time.Minute, time.Hour, workers, 0, clock.now,
+	d := newDispatcher(log, testOwner, time.Minute, time.Hour, workers, 0, 0, clock.now,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), closing, context.Background())
 	return d, log, clock, closing
 }

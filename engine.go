@@ -314,7 +314,7 @@ func New(cfg Config) (*Engine, error) {
 		cancelRun:     cancel,
 		done:          make(chan struct{}),
 	}
-	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers, tenants.inFlight,
+	e.disp = newDispatcher(cfg.Log, cfg.Owner, cfg.Lease, cfg.PollInterval, cfg.Workers, tenants.inFlight, tenants.window,
 		e.now, cfg.Logger, closing, runCtx)
 	e.deliveries.Add(1 + cfg.Workers)
 	go func() {

@@ -20,7 +20,11 @@ type TenantPolicy struct {
 	// one tenant's backlog. It holds per engine: a fleet of n engines
 	// gives a tenant up to n times as many. Defaults to half of
 	// Config.Workers, rounded up, when Config.MultiTenant is set, and to
-	// no limit otherwise. -1 means no limit.
+	// no limit otherwise. -1 means no limit: one tenant may then take
+	// every worker, and the claims of a tenant engine still take at most
+	// half the workers' worth of entries of any one tenant, so another
+	// tenant's due entry waits for a free worker but not behind a
+	// backlog.
 	MaxInFlight int
 
 	// MaxPending, when positive, is the most pending entries one tenant
@@ -42,6 +46,7 @@ type TenantPolicy struct {
 // tenantLimits are a TenantPolicy with its defaults applied.
 type tenantLimits struct {
 	inFlight   int // 0: no limit
+	window     int // most entries of one tenant per claim; 0: no limit
 	maxPending int // 0: no limit
 	metric     bool
 }
@@ -57,6 +62,15 @@ func (p TenantPolicy) resolve(multi bool, workers int, log executionlog.Log) (te
 		l.inFlight = 0
 	case p.MaxInFlight == 0 && multi:
 		l.inFlight = (workers + 1) / 2
+	}
+	// Claims of a tenant engine take a bounded share of each tenant even
+	// without a limit in flight, so that one tenant's backlog is never
+	// claimed ahead of another tenant's due entry.
+	switch {
+	case l.inFlight > 0:
+		l.window = l.inFlight
+	case multi:
+		l.window = (workers + 1) / 2
 	}
 	if p.MaxPending < 0 {
 		return l, fmt.Errorf("Tenants.MaxPending %d is negative", p.MaxPending)

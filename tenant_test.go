@@ -24,7 +24,7 @@ import (
 
 // tenantTriggers returns a Store holding, for each tenant, a trigger with
 // the same id, "notify", that sends every update to that tenant's URL.
-func tenantTriggers(t *testing.T, urls map[string]string) *trigger.Store {
+func tenantTriggers(t testing.TB, urls map[string]string) *trigger.Store {
 	t.Helper()
 	st := trigger.NewStore(nil)
 	for tenant, url := range urls {
@@ -316,7 +316,8 @@ type noCountLog struct{ executionlog.Log }
 func TestTenantsFairDelivery(t *testing.T) {
 	t.Parallel()
 	const backlog, workers, share = 20000, 8, 4
-	run := func(t *testing.T, log executionlog.Log) {
+	// capA is Tenants.MaxInFlight: 0 for the default share, -1 for none.
+	run := func(t *testing.T, log executionlog.Log, capA int) {
 		var inFlight, most, doneA atomic.Int64
 		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			n := inFlight.Add(1)
@@ -351,6 +352,7 @@ func TestTenantsFairDelivery(t *testing.T) {
 			MultiTenant: true, Workers: workers, Log: log,
 			Triggers:     tenantTriggers(t, map[string]string{"a": slow.URL, "b": fast.URL}),
 			Destinations: tickethooks.DestinationPolicy{MaxInFlight: workers},
+			Tenants:      tickethooks.TenantPolicy{MaxInFlight: capA},
 		})
 		waitFor(t, "A's deliveries to start", func() bool { return doneA.Load() >= 1 })
 		doneBefore := doneA.Load()
@@ -360,19 +362,29 @@ func TestTenantsFairDelivery(t *testing.T) {
 		waitFor(t, "B's delivery", func() bool { return bAt.Load() != 0 })
 		// A's deliveries in flight when B's change came, and the ones
 		// claimed ahead, may finish first; nothing more of A's backlog.
-		if ahead := bAt.Load() - 1 - doneBefore; ahead > 2*share {
-			t.Errorf("B's delivery arrived after %d more of A's deliveries, want at most %d", ahead, 2*share)
+		// Without a limit, A's deliveries hold every worker and the ones
+		// claimed ahead (at most share per claim) go first.
+		want := int64(2 * share)
+		if capA < 0 {
+			want = 2 * workers
 		}
-		if m := most.Load(); m > share {
+		if ahead := bAt.Load() - 1 - doneBefore; ahead > want {
+			t.Errorf("B's delivery arrived after %d more of A's deliveries, want at most %d", ahead, want)
+		}
+		if m := most.Load(); capA >= 0 && m > share {
 			t.Errorf("A had %d deliveries in flight at once, want at most its share %d", m, share)
 		}
 	}
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
-		run(t, executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 2 * backlog}))
+		run(t, executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 2 * backlog}), 0)
+	})
+	t.Run("memory-uncapped", func(t *testing.T) {
+		t.Parallel()
+		run(t, executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: 2 * backlog}), -1)
 	})
 	forEachBackend(t, allDurable, func(t *testing.T, db *durableDB) {
-		run(t, db.log(t, db.open(t)))
+		run(t, db.log(t, db.open(t)), 0)
 	})
 }
 
