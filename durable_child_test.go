@@ -39,6 +39,9 @@ type childConfig struct {
 	Workers            int
 	Lease              time.Duration
 	Owner              string
+	// Tenant, when set, makes the child an engine configured for tenants
+	// that fires the tickets as this tenant's.
+	Tenant string
 }
 
 // TestDurableCrashChild is not a test of its own: TestDurableCrash and
@@ -67,8 +70,15 @@ func TestDurableCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sqllog.New: %v", err)
 	}
+	triggers := durableTriggers(t, cfg.URL)
+	var opts []tickethooks.ChangeOption
+	if cfg.Tenant != "" {
+		triggers = tenantTriggers(t, map[string]string{cfg.Tenant: cfg.URL})
+		opts = append(opts, tickethooks.WithTenant(cfg.Tenant))
+	}
 	e, err := tickethooks.New(tickethooks.Config{
-		Triggers:     durableTriggers(t, cfg.URL),
+		MultiTenant:  cfg.Tenant != "",
+		Triggers:     triggers,
 		Log:          l,
 		Sender:       taggedSender{tag: cfg.Owner, next: loopbackSender()},
 		Workers:      cfg.Workers,
@@ -83,7 +93,7 @@ func TestDurableCrashChild(t *testing.T) {
 	defer e.Close(context.Background())
 	for id := cfg.FirstTicket; id < cfg.FirstTicket+cfg.Count; id++ {
 		before, after := resolving(id)
-		if err := e.OnTicketChange(context.Background(), before, after); err != nil {
+		if err := e.OnTicketChange(context.Background(), before, after, opts...); err != nil {
 			t.Fatalf("OnTicketChange(ticket %d): %v", id, err)
 		}
 	}

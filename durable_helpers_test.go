@@ -209,7 +209,7 @@ func (db *durableDB) placeholder(n int) string {
 // allEntries returns every entry of l, newest first.
 func allEntries(t *testing.T, l executionlog.Log) []executionlog.Entry {
 	t.Helper()
-	page, err := l.Query(context.Background(), executionlog.Filter{Limit: executionlog.MaxLimit})
+	page, err := l.Query(context.Background(), executionlog.Filter{AllTenants: true, Limit: executionlog.MaxLimit})
 	if err != nil {
 		t.Fatalf("Query: %v", err)
 	}

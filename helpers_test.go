@@ -142,7 +142,7 @@ func waitSettled(t *testing.T, log executionlog.Log, want int) []executionlog.En
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		page, err := log.Query(context.Background(), executionlog.Filter{Limit: executionlog.MaxLimit})
+		page, err := log.Query(context.Background(), executionlog.Filter{AllTenants: true, Limit: executionlog.MaxLimit})
 		if err != nil {
 			t.Fatalf("Query: %v", err)
 		}
