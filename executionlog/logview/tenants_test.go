@@ -579,7 +579,7 @@ func TestOperatorView(t *testing.T) {
 
 	// Bulk redelivery: one tenant's with a filter, every tenant's
 	// without.
-	confirm := ops.get(t, "/redeliver?tenant=" + acme)
+	confirm := ops.get(t, "/redeliver?tenant="+acme)
 	for _, w := range []string{"<li>Tenant acme only</li>", "2 failed entries match", `<input type="hidden" name="tenant" value="acme">`} {
 		if !strings.Contains(confirm.body, w) {
 			t.Errorf("operator confirmation for acme lacks %q", w)
