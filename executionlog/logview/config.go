@@ -13,15 +13,18 @@ import (
 )
 
 // Redeliverer sends finished deliveries again. *tickethooks.Engine
-// satisfies it.
+// satisfies it. The handler passes the tenants of the request: the
+// tenant Config.Tenant names (or tenant "" without it), or every tenant
+// in the operator view.
 type Redeliverer interface {
-	// Redeliver puts the finished entry with the given id back in the
-	// delivery queue. It returns an error wrapping executionlog.ErrNotFound
-	// for an unknown id and executionlog.ErrNotFinished for a pending
-	// entry.
+	// Redeliver puts the finished entry with the given id, in scope s,
+	// back in the delivery queue. It returns an error wrapping
+	// executionlog.ErrNotFound for an unknown id or an entry outside s,
+	// and executionlog.ErrNotFinished for a pending entry.
 	Redeliver(ctx context.Context, s executionlog.Scope, id string) error
 	// RedeliverMatching redelivers the failed entries matching f, at most
-	// limit of them, and returns how many it redelivered.
+	// limit of them, and returns how many it redelivered. It sees the
+	// entries of f.Tenant only, unless f.AllTenants is set.
 	RedeliverMatching(ctx context.Context, f executionlog.Filter, limit int) (int, error)
 }
 
