@@ -185,14 +185,8 @@ func NewOperator(cfg Config, staff func(r *http.Request) bool) (http.Handler, er
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Title == defaultTitle {
-		cfg.Title = defaultTitle + " (all tenants)"
-	}
 	return newHandler(cfg, key, staff), nil
 }
-
-// defaultTitle is the default of Config.Title.
-const defaultTitle = "Webhook Execution Log"
 
 // prepare checks cfg for the constructor fn and returns it with defaults
 // applied, and the CSRF key.
@@ -207,7 +201,7 @@ func prepare(cfg Config, fn string) (Config, []byte, error) {
 		cfg.BulkLimit = DefaultBulkLimit
 	}
 	if cfg.Title == "" {
-		cfg.Title = defaultTitle
+		cfg.Title = "Webhook Execution Log"
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
