@@ -57,8 +57,10 @@ type Config struct {
 	// exactly like an id the log does not hold. A request for which
 	// Tenant returns ok false, the empty tenant, or a tenant that
 	// executionlog.ValidateTenant refuses is answered 403 Forbidden with
-	// no data. Tenant is called once per request, before anything is read
-	// from the log; it must be safe for concurrent use.
+	// no data. A tenant parameter in the request is answered 400 Bad
+	// Request: the host names the tenant, never the request. Tenant is
+	// called once per request, before anything is read from the log; it
+	// must be safe for concurrent use.
 	//
 	// When Tenant is nil, the handler serves the entries of tenant "",
 	// which are all the entries of a single-tenant log. The operator view

@@ -717,3 +717,30 @@ func TestNewOperatorConfig(t *testing.T) {
 		t.Errorf("NewOperator of a valid config: %v", err)
 	}
 }
+
+// The operator view's JSON bulk redelivery with a tenant, in the body or
+// the query, redelivers that tenant's failed entries only.
+func TestOperatorBulkJSONTenant(t *testing.T) {
+	t.Parallel()
+	for _, send := range []func(s *server) response{
+		func(s *server) response { return s.postJSON(t, "/api/redeliver", `{"tenant": "globex"}`) },
+		func(s *server) response { return s.postJSON(t, "/api/redeliver?tenant=globex", "") },
+	} {
+		fx := newTenantFixture(t)
+		red := &fakeRedeliverer{log: fx.log}
+		ops := newOperatorServer(t, logview.Config{Log: fx.log, Redeliverer: red}, func(*http.Request) bool { return true })
+		if r := send(ops); r.status != http.StatusOK || !strings.Contains(r.body, `"redelivered": 2`) {
+			t.Fatalf("operator JSON bulk redelivery of globex = %d: %s", r.status, r.body)
+		}
+		snap := fx.snapshot(t)
+		if n := countPending(snap[globex]); n != 3 {
+			t.Errorf("globex has %d pending entries, want 3", n)
+		}
+		if diff := cmp.Diff(fx.byTenant[acme], snap[acme]); diff != "" {
+			t.Errorf("acme's entries changed (-before +after):\n%s", diff)
+		}
+		if _, filters, _ := red.calls(); len(filters) != 1 || filters[0].Tenant != globex || filters[0].AllTenants {
+			t.Errorf("filters = %+v, want globex's", filters)
+		}
+	}
+}
