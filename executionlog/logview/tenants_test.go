@@ -3,9 +3,11 @@ package logview_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -570,6 +572,23 @@ func TestOperatorView(t *testing.T) {
 			t.Errorf("operator JSON list of %s mismatch (-want +got):\n%s", tenant, diff)
 		}
 	}
+	// Paging keeps the tenant filter.
+	var paged []string
+	for next := "/?limit=2&tenant=" + globex; next != ""; {
+		page := ops.get(t, next)
+		paged = append(paged, listed(page.body)...)
+		m := olderLink.FindStringSubmatch(page.body)
+		next = ""
+		if m != nil {
+			next = "/" + strings.TrimPrefix(html.UnescapeString(m[1]), "./")
+			if !strings.Contains(next, "tenant="+globex) {
+				t.Errorf("the older link %q drops the tenant filter", next)
+			}
+		}
+	}
+	if diff := cmp.Diff(fx.ids(globex, nil), paged); diff != "" {
+		t.Errorf("operator pages of globex mismatch (-want +got):\n%s", diff)
+	}
 	if got, _ := apiIDs(t, ops.get(t, "/api/entries?tenant=initech").body); len(got) != 0 {
 		t.Errorf("operator list of a tenant without entries = %v", got)
 	}
@@ -638,6 +657,9 @@ func TestOperatorView(t *testing.T) {
 		t.Errorf("operator redelivered %v, want 4 entries", ids)
 	}
 }
+
+// olderLink finds the link to the next page of a list.
+var olderLink = regexp.MustCompile(`<a class="button secondary" href="([^"]+)" rel="next">`)
 
 // staffTransport marks every request as the host's staff's.
 type staffTransport struct{}
