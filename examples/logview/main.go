@@ -4,10 +4,18 @@
 // It starts webhook receivers on 127.0.0.1 (one accepts, one is restarting
 // and accepts the retry, one rejects the packet with 400, and one is down),
 // keeps the execution log in a SQLite file, reports a few ticket changes
-// and a test send, and serves the page and its JSON API:
+// and a test send, and serves the page and its JSON API, and the operator
+// view of every tenant's entries for the host's own staff, behind a
+// stand-in for the host's staff login (HTTP basic auth, user "staff" and
+// a password printed at start):
 //
 //	go run ./examples/logview              # http://127.0.0.1:8080/admin/webhooks/
+//	                                       # http://127.0.0.1:8080/staff/webhooks/
 //	go run ./examples/logview -addr :9090
+//
+// This engine has a single tenant, "", so the operator view shows every
+// entry with no tenant; a host of many accounts gives each account's
+// page a logview.Config.Tenant (see the package logview documentation).
 //
 // After the rejecting receiver is "fixed" (at /fix), the failed entries can
 // be redelivered from the page. Stop it with Ctrl-C.
@@ -15,6 +23,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"flag"
@@ -132,9 +142,23 @@ func run(addr string) error {
 	if err != nil {
 		return err
 	}
+	staffPassword := rand.Text()
+	isStaff := func(r *http.Request) bool {
+		user, pass, ok := r.BasicAuth()
+		return ok && user == "staff" &&
+			subtle.ConstantTimeCompare([]byte(pass), []byte(staffPassword)) == 1
+	}
+	ops, err := logview.NewOperator(logview.Config{Log: execLog, Redeliverer: engine}, isStaff)
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	// A real host puts its own authentication in front of the page.
 	mux.Handle("/admin/webhooks/", http.StripPrefix("/admin/webhooks", view))
+	// The operator view, for the host's staff only: the stand-in login
+	// asks the browser for the staff password, and the view itself
+	// answers 403 to anyone else.
+	mux.Handle("/staff/webhooks/", requireStaff(isStaff, http.StripPrefix("/staff/webhooks", ops)))
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/webhooks/", http.StatusFound))
 	mux.HandleFunc("GET /fix", func(w http.ResponseWriter, r *http.Request) {
 		fixed.Store(true)
@@ -146,6 +170,7 @@ func run(addr string) error {
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("Webhook Execution Log: http://%s/admin/webhooks/\n", ln.Addr())
+	fmt.Printf("Staff operator view:    http://%s/staff/webhooks/ (user staff, password %s)\n", ln.Addr(), staffPassword)
 	fmt.Printf("Fix the legacy pager:   http://%s/fix\n", ln.Addr())
 	fmt.Println("Press Ctrl-C to stop.")
 	go func() {
@@ -158,6 +183,19 @@ func run(addr string) error {
 		return err
 	}
 	return nil
+}
+
+// requireStaff stands for the host's staff login: it asks the browser for
+// credentials until isStaff accepts them.
+func requireStaff(isStaff func(*http.Request) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isStaff(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="staff", charset="UTF-8"`)
+			http.Error(w, "staff only", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // report tells the engine about a few ticket changes and makes a test

@@ -30,7 +30,9 @@ type apiPage struct {
 // apiSummary is an entry in a list: everything but the request and the
 // attempts' response bodies.
 type apiSummary struct {
-	ID            string      `json:"id"`
+	ID string `json:"id"`
+	// Tenant is the entry's tenant, in the operator view only.
+	Tenant        *string     `json:"tenant,omitempty"`
 	TriggerID     string      `json:"trigger_id"`
 	TriggerName   string      `json:"trigger_name"`
 	TicketID      int         `json:"ticket_id"`
@@ -101,8 +103,9 @@ func newAPIAttempt(a executionlog.Attempt, full bool) apiAttempt {
 	return out
 }
 
-// newAPISummary returns e as lists show it.
-func newAPISummary(e executionlog.Entry) apiSummary {
+// newAPISummary returns e as lists show it, with its tenant when
+// withTenant is set (the operator view).
+func newAPISummary(e executionlog.Entry, withTenant bool) apiSummary {
 	s := apiSummary{
 		ID:            e.ID,
 		TriggerID:     e.TriggerID,
@@ -123,13 +126,17 @@ func newAPISummary(e executionlog.Entry) apiSummary {
 		last := newAPIAttempt(a, false)
 		s.LastAttempt = &last
 	}
+	if withTenant {
+		s.Tenant = &e.Tenant
+	}
 	return s
 }
 
-// newAPIEntry returns e in full, with secret header values redacted.
-func newAPIEntry(e executionlog.Entry) apiEntry {
+// newAPIEntry returns e in full, with secret header values redacted, and
+// with its tenant when withTenant is set.
+func newAPIEntry(e executionlog.Entry, withTenant bool) apiEntry {
 	out := apiEntry{
-		apiSummary:     newAPISummary(e),
+		apiSummary:     newAPISummary(e, withTenant),
 		ActionIndex:    e.ActionIndex,
 		RequestHeaders: webhook.RedactHeaders(e.RequestHeaders, nil),
 		RequestBody:    string(e.RequestBody),
@@ -159,7 +166,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // apiList serves GET /api/entries.
 func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
-	f, _, err := parseFilter(r.URL.Query().Get, h.cfg.Location)
+	f, _, err := h.parseFilter(r, r.URL.Query().Get)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -171,7 +178,7 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apiPage{Entries: make([]apiSummary, len(res.Entries)), Next: res.Next}
 	for i, e := range res.Entries {
-		out.Entries[i] = newAPISummary(e)
+		out.Entries[i] = newAPISummary(e, h.operator())
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -182,12 +189,12 @@ func (h *handler) apiEntry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
+	e, err := h.cfg.Log.Get(r.Context(), scopeOf(r), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newAPIEntry(e))
+	writeJSON(w, http.StatusOK, newAPIEntry(e, h.operator()))
 }
 
 // apiRedeliver serves POST /api/entries/{id}/redeliver.
@@ -195,7 +202,8 @@ func (h *handler) apiRedeliver(w http.ResponseWriter, r *http.Request) {
 	if h.refuseReadOnly(w, r) {
 		return
 	}
-	if _, ok := h.checkJSONPost(w, r); !ok {
+	get, ok := h.checkJSONPost(w, r)
+	if !ok || h.refuseTenantParam(w, r, get(paramTenant)) {
 		return
 	}
 	id, ok := h.entryID(w, r)
@@ -222,7 +230,7 @@ func (h *handler) apiRedeliverBulk(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "status "+clip(s)+": only failed entries are redelivered")
 		return
 	}
-	f, _, err := parseFilter(get, h.cfg.Location)
+	f, _, err := h.parseFilter(r, get)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -247,7 +255,7 @@ func (h *handler) apiRedeliverBulk(w http.ResponseWriter, r *http.Request) {
 // apiParams are the parameters a JSON API POST body may hold.
 var apiParams = map[string]bool{
 	paramFrom: true, paramTo: true, paramTicket: true, paramError: true, paramTrigger: true,
-	paramStatus: true, paramCursor: true, paramMax: true,
+	paramStatus: true, paramCursor: true, paramMax: true, paramTenant: true,
 }
 
 // checkJSONPost checks that a JSON API POST cannot come from a form or a

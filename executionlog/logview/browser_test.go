@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,6 +241,73 @@ func TestBrowserHostCSRF(t *testing.T) {
 	}
 	if ids, _, _ := red.calls(); !cmp.Equal([]string{fx.erp1002.ID}, ids) {
 		t.Errorf("redelivered %v, want the entry", ids)
+	}
+}
+
+// TestBrowserTenant opens tenant acme's scoped page in headless Chromium,
+// over a log that holds the entries of acme and globex with the same
+// ticket numbers: the list and its filtered list link to acme's entries
+// only, and globex's entry page answers 404.
+func TestBrowserTenant(t *testing.T) {
+	browser := findBrowser(t)
+	fx := newTenantFixture(t)
+	s := newServer(t, logview.Config{Log: fx.log, Redeliverer: &fakeRedeliverer{log: fx.log}, Tenant: fixedTenant(acme)})
+	stepCtx := startBrowser(t, browser)
+
+	// links returns the ids of the entries the page's list links to.
+	links := func(what string) []string {
+		t.Helper()
+		hrefs, err := chromedp.Run(stepCtx, chromedp.Evaluate[[]string](
+			`Array.from(document.querySelectorAll("table.log tbody a"), a => a.getAttribute("href"))`))
+		if err != nil {
+			t.Fatalf("%s: reading the links: %v", what, err)
+		}
+		out := []string{}
+		for _, h := range hrefs {
+			id, _ := url.PathUnescape(strings.TrimPrefix(h, "entries/"))
+			out = append(out, id)
+		}
+		return out
+	}
+	load := func(what string, status int, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(stepCtx, steps...)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if resp.Status != int64(status) {
+			t.Fatalf("%s: the page answered %d, want %d", what, resp.Status, status)
+		}
+	}
+
+	load("opening acme's log page", http.StatusOK, chromedp.Navigate(s.URL+prefix+"/"))
+	if diff := cmp.Diff(fx.ids(acme, nil), links("the list")); diff != "" {
+		t.Errorf("acme's list links mismatch (-want +got):\n%s", diff)
+	}
+	head, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(`table.log thead`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(head, "Tenant") {
+		t.Errorf("a tenant's list has a tenant column: %q", head)
+	}
+
+	if err := chromedp.Do(stepCtx, chromedp.SetValue(chromedp.ID(`ticket`), "101")); err != nil {
+		t.Fatalf("typing a ticket number: %v", err)
+	}
+	load("filtering by ticket 101", http.StatusOK, chromedp.Submit(chromedp.CSS(`form.filters`)))
+	want := fx.ids(acme, func(e executionlog.Entry) bool { return e.TicketID == 101 })
+	if diff := cmp.Diff(want, links("the filtered list")); diff != "" {
+		t.Errorf("acme's list of ticket 101 mismatch (-want +got):\n%s", diff)
+	}
+
+	load("opening globex's entry", http.StatusNotFound, chromedp.Navigate(s.URL+prefix+"/entries/"+fx.failed[globex][0]))
+	main, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(main, "no such entry") || strings.Contains(main, globex) {
+		t.Errorf("globex's entry in acme's page shows:\n%s", main)
 	}
 }
 

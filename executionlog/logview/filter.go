@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tickethooks/tickethooks/executionlog"
+	"github.com/tickethooks/tickethooks/internal/tenantname"
 	"github.com/tickethooks/tickethooks/internal/textcut"
 )
 
@@ -33,6 +35,7 @@ const (
 	paramError   = "error"
 	paramTrigger = "trigger"
 	paramStatus  = "status"
+	paramTenant  = "tenant" // the operator view only
 	paramLimit   = "limit"
 	paramCursor  = "cursor"
 	paramMax     = "max"
@@ -42,6 +45,9 @@ const (
 // showing them again in the filter form and in links.
 type filterParams struct {
 	From, To, Ticket, Error, Trigger, Status string
+	// Tenant is the tenant filter of the operator view, "" for every
+	// tenant; always "" elsewhere.
+	Tenant string
 }
 
 // values returns the non-empty parameters of p as a query.
@@ -50,6 +56,7 @@ func (p filterParams) values() url.Values {
 	for _, kv := range [][2]string{
 		{paramFrom, p.From}, {paramTo, p.To}, {paramTicket, p.Ticket},
 		{paramError, p.Error}, {paramTrigger, p.Trigger}, {paramStatus, p.Status},
+		{paramTenant, p.Tenant},
 	} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
@@ -84,7 +91,11 @@ func checkParam(name, s string, most int) error {
 }
 
 // parseFilter reads the filter parameters from get (the first value of a
-// parameter, or "") into a Filter, with dates read in loc. It returns an
+// parameter, or "") into a Filter of the tenants of scope, with dates read
+// in loc. With operator set (the operator view, whose scope is every
+// tenant), the tenant parameter narrows the filter to one tenant; without
+// it, a tenant parameter is refused, so that nobody mistakes the page of
+// their own tenant for another's. It returns an
 // error wrapping errBadRequest, or executionlog.ErrInvalidFilter, that
 // names the parameter: for a value that checkParam refuses, one that does
 // not parse, and a cursor that executionlog.DecodeCursor refuses. No such
@@ -94,10 +105,10 @@ func checkParam(name, s string, most int) error {
 // it is a date (2006-01-02) or a local date and time (2006-01-02T15:04 or
 // 2006-01-02T15:04:05); an RFC 3339 time is an exact bound, exclusive for
 // to.
-func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filter, filterParams, error) {
-	var f executionlog.Filter
+func parseFilter(get func(string) string, loc *time.Location, scope executionlog.Scope, operator bool) (executionlog.Filter, filterParams, error) {
+	f := executionlog.Filter{Tenant: scope.Tenant, AllTenants: scope.AllTenants}
 	var p filterParams
-	var cursor, limit string
+	var cursor, limit, tenant string
 	var err error
 	// Check every parameter before any reaches the log. A bad value is
 	// left out of p, which the list page shows again in its form.
@@ -110,6 +121,7 @@ func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filt
 		{paramError, &p.Error, executionlog.MaxFilterText}, {paramTrigger, &p.Trigger, executionlog.MaxFilterText},
 		{paramStatus, &p.Status, maxParam}, {paramLimit, &limit, maxParam},
 		{paramCursor, &cursor, executionlog.MaxCursorLength},
+		{paramTenant, &tenant, tenantname.MaxBytes},
 	} {
 		v := strings.TrimSpace(get(param.name))
 		if perr := checkParam(param.name, v, param.most); perr != nil {
@@ -120,6 +132,16 @@ func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filt
 	}
 	if err != nil {
 		return f, p, err
+	}
+	if tenant != "" {
+		if !operator {
+			return f, p, errTenantParam(tenant)
+		}
+		if err := executionlog.ValidateTenant(tenant); err != nil {
+			return f, p, badRequest("tenant %q is not a tenant name", clip(tenant))
+		}
+		// Narrow the operator's scope, every tenant, to one.
+		f.Tenant, f.AllTenants, p.Tenant = tenant, false, tenant
 	}
 	if f.From, err = parseTime(paramFrom, p.From, loc, false); err != nil {
 		return f, p, err
@@ -175,6 +197,28 @@ func parseFilter(get func(string) string, loc *time.Location) (executionlog.Filt
 		return f, p, err
 	}
 	return f, p, nil
+}
+
+// errTenantParam returns the error of a tenant parameter outside the
+// operator view.
+func errTenantParam(tenant string) error {
+	return badRequest("tenant %q: this view shows the entries of one account only and takes no tenant parameter", clip(tenant))
+}
+
+// refuseTenantParam answers 400 and returns true when tenant, the value
+// of a request's tenant parameter, is set outside the operator view.
+func (h *handler) refuseTenantParam(w http.ResponseWriter, r *http.Request, tenant string) bool {
+	if h.operator() || strings.TrimSpace(tenant) == "" {
+		return false
+	}
+	h.failErr(w, r, errTenantParam(tenant))
+	return true
+}
+
+// parseFilter reads the filter parameters of r from get with
+// parseFilter, in the handler's zone, for the tenants r may see.
+func (h *handler) parseFilter(r *http.Request, get func(string) string) (executionlog.Filter, filterParams, error) {
+	return parseFilter(get, h.cfg.Location, scopeOf(r), h.operator())
 }
 
 // parseCount reads the optional positive count parameter name, at most

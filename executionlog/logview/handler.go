@@ -34,11 +34,15 @@ type handler struct {
 	cfg     Config
 	csrfKey []byte
 	mux     *http.ServeMux
+	// staff is set in the operator view (NewOperator): it tells the
+	// host's staff, who see every tenant, from everyone else.
+	staff func(r *http.Request) bool
 }
 
-// newHandler returns the handler of a validated cfg with defaults applied.
-func newHandler(cfg Config, csrfKey []byte) *handler {
-	h := &handler{cfg: cfg, csrfKey: csrfKey, mux: http.NewServeMux()}
+// newHandler returns the handler of a validated cfg with defaults
+// applied: the operator view when staff is not nil.
+func newHandler(cfg Config, csrfKey []byte, staff func(r *http.Request) bool) *handler {
+	h := &handler{cfg: cfg, csrfKey: csrfKey, mux: http.NewServeMux(), staff: staff}
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, "cross-origin request refused")
@@ -85,8 +89,60 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		redirect(w, target)
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	if strings.HasPrefix(r.URL.Path, "/static/") {
+		h.mux.ServeHTTP(w, r) // the style sheet: no data, and the same for everyone
+		return
+	}
+	s, ok := h.requestScope(w, r)
+	if !ok || h.refuseTenantParam(w, r, r.URL.Query().Get(paramTenant)) {
+		return
+	}
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, s)))
 }
+
+// scopeKey is the context key of the Scope of a request.
+type scopeKey struct{}
+
+// requestScope returns the tenants whose entries r may see and change:
+// every tenant in the operator view for the host's staff, the tenant
+// Config.Tenant names, or tenant "" without Config.Tenant. It answers 403
+// and returns false when r may see none.
+func (h *handler) requestScope(w http.ResponseWriter, r *http.Request) (executionlog.Scope, bool) {
+	switch {
+	case h.staff != nil:
+		if !h.staff(r) {
+			h.fail(w, r, http.StatusForbidden, "this view of every tenant's entries is for staff only")
+			return executionlog.Scope{}, false
+		}
+		return executionlog.AllTenants, true
+	case h.cfg.Tenant != nil:
+		t, ok := h.cfg.Tenant(r)
+		if !ok || t == "" {
+			h.fail(w, r, http.StatusForbidden, "this request belongs to no account: sign in to an account to see its webhook log")
+			return executionlog.Scope{}, false
+		}
+		if err := executionlog.ValidateTenant(t); err != nil {
+			// The host's Tenant func returned a name no log holds: a bug
+			// of the host, logged for it; the user sees no detail.
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "logview: Config.Tenant returned an invalid tenant",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			h.fail(w, r, http.StatusForbidden, "this request belongs to no valid account")
+			return executionlog.Scope{}, false
+		}
+		return executionlog.TenantScope(t), true
+	}
+	return executionlog.TenantScope(""), true
+}
+
+// scopeOf returns the Scope that ServeHTTP found for r. ServeHTTP sets
+// it before routing, and the routes are reached only through ServeHTTP.
+func scopeOf(r *http.Request) executionlog.Scope {
+	s, _ := r.Context().Value(scopeKey{}).(executionlog.Scope)
+	return s
+}
+
+// operator reports whether h is the operator view of every tenant.
+func (h *handler) operator() bool { return h.staff != nil }
 
 // redirect answers 303 See Other to location, a URL relative to the
 // request's: http.Redirect would resolve it against the path left by

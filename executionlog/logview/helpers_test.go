@@ -122,7 +122,7 @@ func (f *fakeRedeliverer) RedeliverMatching(ctx context.Context, flt executionlo
 		if e.Test {
 			continue
 		}
-		if err := f.log.Redeliver(ctx, executionlog.Scope{}, e.ID, now()); err != nil {
+		if err := f.log.Redeliver(ctx, flt.Scope(), e.ID, now()); err != nil {
 			return n, err
 		}
 		n++
@@ -161,6 +161,13 @@ func newWrappedServer(t *testing.T, cfg logview.Config, wrap func(http.Handler) 
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return serve(t, h, wrap)
+}
+
+// serve mounts h under prefix in an httptest server, behind the host
+// middleware wrap, if any.
+func serve(t *testing.T, h http.Handler, wrap func(http.Handler) http.Handler) *server {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
 	var root http.Handler = mux

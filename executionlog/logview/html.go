@@ -43,6 +43,9 @@ type page struct {
 	Root template.URL
 	// CanRedeliver says whether redelivery buttons are shown.
 	CanRedeliver bool
+	// Operator marks the operator view of every tenant, which shows
+	// tenants.
+	Operator bool
 	// CSRFField names the form field of the CSRF token; CSRF is the
 	// token, set when CanRedeliver.
 	CSRFField, CSRF string
@@ -50,7 +53,7 @@ type page struct {
 
 // page returns the common part of a page at root.
 func (h *handler) page(root template.URL) page {
-	return page{Title: h.cfg.Title, Root: root, CanRedeliver: h.canRedeliver()}
+	return page{Title: h.cfg.Title, Root: root, CanRedeliver: h.canRedeliver(), Operator: h.operator()}
 }
 
 // formPage returns the common part of a page at root with forms, setting
@@ -114,6 +117,7 @@ type listPage struct {
 // row is one entry in the list.
 type row struct {
 	Link        string // "" when the entry page does not serve the id
+	Tenant      string // shown in the operator view only
 	Time        timeView
 	TicketID    int
 	TriggerID   string
@@ -207,7 +211,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		page:     h.formPage(w, r, root),
 		Statuses: []string{"pending", "succeeded", "failed"},
 	}
-	f, fp, err := parseFilter(q.Get, h.cfg.Location)
+	f, fp, err := h.parseFilter(r, q.Get)
 	p.Filter = fp
 	if err != nil {
 		if !errors.Is(err, errBadRequest) && !errors.Is(err, executionlog.ErrInvalidFilter) {
@@ -238,6 +242,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	for _, e := range res.Entries {
 		rw := row{
 			Link:        entryLink(e.ID),
+			Tenant:      e.Tenant,
 			Time:        h.timeView(e.CreatedAt),
 			TicketID:    e.TicketID,
 			TriggerID:   e.TriggerID,
@@ -292,6 +297,7 @@ type entryPage struct {
 	Redeliver   bool // the entry may be redelivered from here
 
 	ID          string
+	Tenant      string // shown in the operator view only
 	TriggerID   string
 	TriggerName string
 	ActionIndex int
@@ -334,7 +340,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
+	e, err := h.cfg.Log.Get(r.Context(), scopeOf(r), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -345,6 +351,7 @@ func (h *handler) entry(w http.ResponseWriter, r *http.Request) {
 		Action:      url.PathEscape(id) + "/redeliver",
 		Redelivered: r.URL.Query().Get("redelivered") == "1",
 		ID:          e.ID,
+		Tenant:      e.Tenant,
 		TriggerID:   e.TriggerID,
 		TriggerName: e.TriggerName,
 		ActionIndex: e.ActionIndex,
@@ -405,7 +412,7 @@ func showBody(b []byte) (string, bool) {
 
 // redeliverForm redelivers one entry: POST /entries/{id}/redeliver.
 func (h *handler) redeliverForm(w http.ResponseWriter, r *http.Request) {
-	if h.refuseReadOnly(w, r) || !h.checkForm(w, r) {
+	if h.refuseReadOnly(w, r) || !h.checkForm(w, r) || h.refuseTenantParam(w, r, r.PostForm.Get(paramTenant)) {
 		return
 	}
 	id, ok := h.entryID(w, r)
@@ -425,14 +432,14 @@ var errTestEntry = errors.New("test sends cannot be redelivered: send a new test
 
 // redeliverOne redelivers the entry id, refusing test sends.
 func (h *handler) redeliverOne(r *http.Request, id string) error {
-	e, err := h.cfg.Log.Get(r.Context(), executionlog.TenantScope(""), id)
+	e, err := h.cfg.Log.Get(r.Context(), scopeOf(r), id)
 	if err != nil {
 		return err
 	}
 	if e.Test {
 		return errTestEntry
 	}
-	return h.cfg.Redeliverer.Redeliver(r.Context(), executionlog.TenantScope(""), id)
+	return h.cfg.Redeliverer.Redeliver(r.Context(), scopeOf(r), id)
 }
 
 // checkForm parses the form of a POST and checks its CSRF token. It
@@ -468,7 +475,7 @@ func (h *handler) confirmBulk(w http.ResponseWriter, r *http.Request) {
 	if h.refuseReadOnly(w, r) {
 		return
 	}
-	f, fp, err := parseFilter(r.URL.Query().Get, h.cfg.Location)
+	f, fp, err := h.parseFilter(r, r.URL.Query().Get)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -529,7 +536,7 @@ func (h *handler) redeliverBulkForm(w http.ResponseWriter, r *http.Request) {
 	if h.refuseReadOnly(w, r) || !h.checkForm(w, r) {
 		return
 	}
-	f, fp, err := parseFilter(r.PostForm.Get, h.cfg.Location)
+	f, fp, err := h.parseFilter(r, r.PostForm.Get)
 	if err != nil {
 		h.failErr(w, r, err)
 		return

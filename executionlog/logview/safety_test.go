@@ -245,6 +245,8 @@ func TestNewConfig(t *testing.T) {
 		{"HostCSRFFieldWithoutToken", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "csrf_token"}}, false},
 		{"HostCSRFTokenWithoutField", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Token: hostToken}}, false},
 		{"HostCSRFFieldIsFilter", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "error", Token: hostToken}}, false},
+		{"HostCSRFFieldIsTenant", logview.Config{Log: log, HostCSRF: &logview.HostCSRF{Field: "tenant", Token: hostToken}}, false},
+		{"Tenant", logview.Config{Log: log, Tenant: func(*http.Request) (string, bool) { return "acme", true }}, true},
 	}
 	for _, tc := range tests {
 		h, err := logview.New(tc.cfg)
