@@ -59,10 +59,10 @@ func TestEngine(t *testing.T) {
 			path   string
 		}{
 			{"stored", func() error { return nil }, 1, "/first"},
-			{"Put", func() error { return src.Put(ctx, resolved("/second"), 1) }, 1, "/second"},
-			{"disabled", func() error { return src.SetEnabled(ctx, "resolved", false) }, 0, ""},
-			{"enabled", func() error { return src.SetEnabled(ctx, "resolved", true) }, 1, "/second"},
-			{"Deleted", func() error { return src.Delete(ctx, "resolved") }, 0, ""},
+			{"Put", func() error { return src.Put(ctx, "", resolved("/second"), 1) }, 1, "/second"},
+			{"disabled", func() error { return src.SetEnabled(ctx, "", "resolved", false) }, 0, ""},
+			{"enabled", func() error { return src.SetEnabled(ctx, "", "resolved", true) }, 1, "/second"},
+			{"Deleted", func() error { return src.Delete(ctx, "", "resolved") }, 0, ""},
 		}
 		for i, s := range steps {
 			if err := s.change(); err != nil {

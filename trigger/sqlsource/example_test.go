@@ -54,7 +54,7 @@ func Example() {
 		{`{"id": "legacy", "actions": [{"type": "webhook", "url": "http://legacy.example.com/hooks"}]}`, 3},
 	}
 	for _, s := range saves {
-		if err := src.Put(ctx, []byte(s.definition), s.position); err != nil {
+		if err := src.Put(ctx, "", []byte(s.definition), s.position); err != nil {
 			fmt.Println("refused:", err)
 		}
 	}
