@@ -245,7 +245,8 @@ func (s *Source) Set() *trigger.Set { return s.TenantSet("") }
 
 // TenantSet returns the triggers being served for tenant, never nil:
 // empty before the first load and for a tenant without triggers. It does
-// not query the database.
+// not query the database: it returns what the last ForTicket, Trigger or
+// Reload loaded.
 func (s *Source) TenantSet(tenant string) *trigger.Set {
 	if st := (*s.served.Load())[tenant]; st != nil && st.set != nil {
 		return st.set
@@ -259,7 +260,7 @@ func (s *Source) TenantSet(tenant string) *trigger.Set {
 
 // Tenants returns, sorted, the tenants whose triggers are being served:
 // those with stored triggers at the last load. It does not query the
-// database.
+// database: it returns what the last ForTicket, Trigger or Reload loaded.
 func (s *Source) Tenants() []string {
 	m := *s.served.Load()
 	tenants := make([]string, 0, len(m))
