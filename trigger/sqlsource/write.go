@@ -157,14 +157,19 @@ func (s *Source) parse(tenant string, definition []byte) (*trigger.Trigger, erro
 	if err := s.checkTenant(tenant, "validating a trigger"); err != nil {
 		return nil, err
 	}
+	// Errors name the tenant, but for tenant "".
+	of := ""
+	if tenant != "" {
+		of = fmt.Sprintf("tenant %q: ", cut(tenant, 64))
+	}
 	if !isObject(definition) {
-		return nil, fmt.Errorf("sqlsource: %w", &trigger.Error{Index: -1, Err: errNotObject})
+		return nil, fmt.Errorf("sqlsource: %s%w", of, &trigger.Error{Index: -1, Err: errNotObject})
 	}
 	data := make([]byte, 0, len(definition)+2)
 	data = append(append(append(data, '['), definition...), ']')
 	set, err := trigger.Parse(data, s.optionsFor(tenant))
 	if err != nil {
-		return nil, fmt.Errorf("sqlsource: %w", err)
+		return nil, fmt.Errorf("sqlsource: %s%w", of, err)
 	}
 	return set.Triggers()[0], nil
 }
