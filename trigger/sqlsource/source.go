@@ -358,8 +358,9 @@ func (s *Source) check(ctx context.Context) error {
 		return nil
 	}
 	// A change of the revision of scope "" is a change made with the
-	// host's own SQL, which can be any tenant's.
-	return s.load(ctx, rev, latest, rev != s.revision)
+	// host's own SQL, which can be any tenant's; so is a highest tenant
+	// revision that went back (the tenants table emptied by hand).
+	return s.load(ctx, rev, latest, rev != s.revision || latest < s.latest)
 }
 
 // queryer is what *sql.DB, *sql.Conn and *sql.Tx offer.
