@@ -1,16 +1,22 @@
 // Command sqlsource shows triggers stored in the host's database
-// (trigger/sqlsource) on the embedded default: one SQLite file in a
-// temporary directory holds the host's tickets, the triggers and the
-// Webhook Execution Log, no server needed.
+// (trigger/sqlsource) for two accounts of a hosted helpdesk, on the
+// embedded default: one SQLite file in a temporary directory holds the
+// host's tickets and the triggers, no server needed.
 //
-// An admin screen saves triggers through the Source, which refuses one
-// that does not load. The host resolves a ticket in its own transaction
-// (OnTicketChangeTx) and calls Engine.Wake after the commit, so the
-// webhook leaves at once although the engine polls once a minute. The
-// admin then moves the trigger to another URL; a row broken by hand is
-// reported by Reload while the engine goes on with the triggers it had;
-// the admin saves the trigger again and disables it. The program prints
-// what each ticket change delivered.
+// Each account's admin screen saves triggers through the Source under the
+// account's tenant, which the host takes from its login; the Source
+// refuses a trigger that does not load. Both accounts name their trigger
+// "resolved", and each is served its own. The engine is configured for
+// tenants: each ticket change names its account, and its webhook goes to
+// that account's receiver only. Acme's admin then moves its trigger to
+// another URL, which Globex does not notice; a row of Acme's broken by
+// hand is reported by Reload while the engine goes on with the triggers
+// it had, for both accounts; Acme saves its trigger again and disables
+// it; Globex leaves, and DeleteTenant removes its triggers. The program
+// prints what each ticket change delivered.
+//
+// The Webhook Execution Log is kept in memory here; a host that keeps it
+// in the same database uses executionlog/sqllog and OnTicketChangeTx.
 //
 //	go run ./examples/sqlsource
 package main
@@ -34,7 +40,6 @@ import (
 
 	"github.com/tickethooks/tickethooks"
 	"github.com/tickethooks/tickethooks/executionlog"
-	"github.com/tickethooks/tickethooks/executionlog/sqllog"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
 	"github.com/tickethooks/tickethooks/trigger/sqlsource"
@@ -45,10 +50,16 @@ import (
 // loaded (the Source's Options) and when the engine connects.
 var local = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
-// resolved is the admin's trigger; %s is the receiver's URL.
+// resolved is an admin's trigger; %s is the receiver's URL.
 const resolved = `{"id": "resolved", "name": "Resolved tickets to billing",
   "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
   "actions": [{"type": "webhook", "url": "%s"}]}`
+
+// The accounts' tenants, as the host's login names them.
+const (
+	acme   = "acme"
+	globex = "globex"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -76,12 +87,13 @@ func run() error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1) // SQLite has one writer
-	if _, err := db.ExecContext(ctx, "CREATE TABLE tickets (id INTEGER PRIMARY KEY, status TEXT NOT NULL)"); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE tickets (
+		tenant TEXT NOT NULL, id INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (tenant, id))`); err != nil {
 		return err
 	}
 
-	// The triggers and the log live in the host's database. The Source
-	// reads through a pool of its own: it may check for changes while the
+	// The triggers live in the host's database. The Source reads through
+	// a pool of its own, so that it may check for changes while the
 	// host's transaction holds the one connection of db.
 	srcDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -92,22 +104,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	execLog, err := sqllog.New(db, sqllog.Config{Dialect: sqllog.SQLite})
-	if err != nil {
+	if err := src.Migrate(ctx); err != nil {
 		return err
 	}
-	for _, m := range []func(context.Context) error{src.Migrate, execLog.Migrate} {
-		if err := m(ctx); err != nil {
-			return err
-		}
-	}
 
-	// The admin screen saves two triggers; the second does not load.
-	fmt.Println("Admin saves the trigger \"resolved\":", result(src.Put(ctx, fmt.Appendf(nil, resolved, rcv.url+"/billing"), 1)))
-	fmt.Println("Admin saves the trigger \"metadata\":", result(src.Put(ctx,
+	// Each account's admin saves a trigger with the same id; Acme's
+	// second trigger does not load.
+	for _, tenant := range []string{acme, globex} {
+		fmt.Printf("%s saves the trigger \"resolved\": %s\n", tenant,
+			result(src.Put(ctx, tenant, fmt.Appendf(nil, resolved, rcv.url+"/"+tenant+"/billing"), 1)))
+	}
+	fmt.Printf("%s saves the trigger \"metadata\": %s\n", acme, result(src.Put(ctx, acme,
 		[]byte(`{"id": "metadata", "actions": [{"type": "webhook", "url": "http://169.254.169.254/latest"}]}`), 2)))
 
+	execLog := executionlog.NewMemory(executionlog.MemoryOptions{})
 	engine, err := tickethooks.New(tickethooks.Config{
+		MultiTenant:   true, // every change names its account
 		Triggers:      src,
 		Log:           execLog,
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -119,35 +131,42 @@ func run() error {
 	}
 	defer engine.Close(ctx)
 
-	resolve := func(id int, what string) error {
-		n, err := resolveTicket(ctx, db, engine, execLog, rcv, id)
-		if err != nil {
-			return err
+	// resolve resolves ticket id of each tenant; both accounts have a
+	// ticket with each number.
+	resolve := func(id int, what string, tenants ...string) error {
+		for _, tenant := range tenants {
+			n, err := resolveTicket(ctx, db, engine, execLog, rcv, tenant, id)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s's ticket %d resolved %s: %s\n", tenant, id, what, n)
 		}
-		fmt.Printf("Ticket %d resolved %s: %s\n", id, what, n)
 		return nil
 	}
 	fmt.Println()
-	if err := resolve(1, "with the trigger as saved"); err != nil {
+	if err := resolve(1, "with the triggers as saved", acme, globex); err != nil {
 		return err
 	}
-	fmt.Println("Admin moves \"resolved\" to /billing-v2:", result(src.Put(ctx, fmt.Appendf(nil, resolved, rcv.url+"/billing-v2"), 1)))
-	if err := resolve(2, "after the move"); err != nil {
+	fmt.Printf("%s moves \"resolved\" to /billing-v2: %s\n", acme,
+		result(src.Put(ctx, acme, fmt.Appendf(nil, resolved, rcv.url+"/acme/billing-v2"), 1)))
+	if err := resolve(2, "after Acme's move", acme, globex); err != nil {
 		return err
 	}
 
-	// Someone edits the row by hand and breaks it. Reload reports it; the
-	// engine goes on with the triggers it had.
-	if _, err := db.ExecContext(ctx, `UPDATE tickethooks_triggers SET definition = '{"id": "resolved", "actions": []}' WHERE id = 'resolved'`); err != nil {
+	// Someone edits Acme's row by hand and breaks it. Reload reports it,
+	// naming the account; the engine goes on with the triggers it had.
+	if _, err := srcDB.ExecContext(ctx, `UPDATE tickethooks_triggers SET definition = '{"id": "resolved", "actions": []}'
+		WHERE tenant = 'acme' AND id = 'resolved'`); err != nil {
 		return err
 	}
 	fmt.Println("Reload after a broken hand edit:", result(src.Reload(ctx)))
-	if err := resolve(3, "after the broken edit"); err != nil {
+	if err := resolve(3, "after the broken edit", acme, globex); err != nil {
 		return err
 	}
-	fmt.Println("Admin saves \"resolved\" again:", result(src.Put(ctx, fmt.Appendf(nil, resolved, rcv.url+"/billing-v2"), 1)))
-	fmt.Println("Admin disables \"resolved\":", result(src.SetEnabled(ctx, "resolved", false)))
-	return resolve(4, "while it is disabled")
+	fmt.Printf("%s saves \"resolved\" again: %s\n", acme, result(src.Put(ctx, acme, fmt.Appendf(nil, resolved, rcv.url+"/acme/billing-v2"), 1)))
+	fmt.Printf("%s disables \"resolved\": %s\n", acme, result(src.SetEnabled(ctx, acme, "resolved", false)))
+	fmt.Printf("%s leaves: %s\n", globex, result(src.DeleteTenant(ctx, globex)))
+	return resolve(4, "after both changes", acme, globex)
 }
 
 // result describes the outcome of an admin's change.
@@ -158,31 +177,31 @@ func result(err error) string {
 	return "ok"
 }
 
-// resolveTicket resolves ticket id in one transaction of the host that
-// also records the webhooks, wakes the engine after the commit, and
-// describes what the receiver got.
-func resolveTicket(ctx context.Context, db *sql.DB, engine *tickethooks.Engine, l executionlog.Log, rcv *receiver, id int) (string, error) {
+// resolveTicket resolves tenant's ticket id in a transaction of the host,
+// tells the engine after the commit, wakes it, and describes what the
+// receiver got.
+func resolveTicket(ctx context.Context, db *sql.DB, engine *tickethooks.Engine, l executionlog.Log, rcv *receiver, tenant string, id int) (string, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback() // after Commit, a no-op
-	if _, err := tx.ExecContext(ctx, "INSERT INTO tickets (id, status) VALUES (?, 'Resolved')", id); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO tickets (tenant, id, status) VALUES (?, ?, 'Resolved')", tenant, id); err != nil {
+		return "", err
+	}
+	if err := tx.Commit(); err != nil {
 		return "", err
 	}
 	before := &payload.Ticket{Id: id, Subject: "Printer on fire", Status: "InAttendance"}
 	after := &payload.Ticket{Id: id, Subject: "Printer on fire", Status: "Resolved"}
-	if err := engine.OnTicketChangeTx(ctx, tx, before, after); err != nil {
-		return "", err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := engine.OnTicketChange(ctx, before, after, tickethooks.WithTenant(tenant)); err != nil {
 		return "", err
 	}
 	engine.Wake()
 
 	start := time.Now()
 	for {
-		page, err := l.Query(ctx, executionlog.Filter{TicketID: id})
+		page, err := l.Query(ctx, executionlog.Filter{Tenant: tenant, TicketID: id})
 		if err != nil {
 			return "", err
 		}
@@ -193,7 +212,7 @@ func resolveTicket(ctx context.Context, db *sql.DB, engine *tickethooks.Engine, 
 			return fmt.Sprintf("%s, POST %s %s", e.TriggerID, rcv.last(), e.Status), nil
 		}
 		if time.Since(start) > 30*time.Second {
-			return "", fmt.Errorf("ticket %d: delivery still pending after 30s", id)
+			return "", fmt.Errorf("%s's ticket %d: delivery still pending after 30s", tenant, id)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -85,7 +85,7 @@ func newTestDB(t testing.TB, b backend) *testDB {
 	}
 	db := &testDB{b: b, prefix: "s" + hex.EncodeToString(raw) + "_", pool: pool}
 	t.Cleanup(func() {
-		for _, table := range []string{"triggers", "trigger_revisions"} {
+		for _, table := range []string{"triggers", "trigger_revisions", "trigger_tenants", "triggers_v2"} {
 			if _, err := pool.Exec("DROP TABLE IF EXISTS " + db.prefix + table); err != nil {
 				t.Errorf("dropping %s%s: %v", db.prefix, table, err)
 			}
@@ -143,8 +143,16 @@ func hook(id, path string, extra ...string) []byte {
 // put stores definition at position through s.
 func put(t testing.TB, s *sqlsource.Source, definition []byte, position int) {
 	t.Helper()
-	if err := s.Put(context.Background(), definition, position); err != nil {
+	if err := s.Put(context.Background(), "", definition, position); err != nil {
 		t.Fatalf("Put(%s): %v", definition, err)
+	}
+}
+
+// putIn stores definition at position as a trigger of tenant through s.
+func putIn(t testing.TB, s *sqlsource.Source, tenant string, definition []byte, position int) {
+	t.Helper()
+	if err := s.Put(context.Background(), tenant, definition, position); err != nil {
+		t.Fatalf("Put(%q, %s): %v", tenant, definition, err)
 	}
 }
 
@@ -155,12 +163,24 @@ type summary struct {
 	URL     string
 }
 
-// served returns the triggers s serves, in order.
+// served returns the triggers s serves for tenant "", in order.
 func served(t *testing.T, s *sqlsource.Source) []summary {
 	t.Helper()
-	ts, err := s.ForTicket(context.Background(), "", nil)
+	return servedIn(t, s, "")
+}
+
+// servedIn returns the triggers s serves for tenant, in order, checking
+// that each belongs to tenant.
+func servedIn(t *testing.T, s *sqlsource.Source, tenant string) []summary {
+	t.Helper()
+	ts, err := s.ForTicket(context.Background(), tenant, nil)
 	if err != nil {
-		t.Fatalf("ForTicket: %v", err)
+		t.Fatalf("ForTicket(%q): %v", tenant, err)
+	}
+	for _, tr := range ts {
+		if tr.Tenant != tenant {
+			t.Errorf("ForTicket(%q) served trigger %q of tenant %q", tenant, tr.ID, tr.Tenant)
+		}
 	}
 	var got []summary
 	for _, tr := range ts {

@@ -3,12 +3,16 @@ package sqlsource
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -28,8 +32,9 @@ type Config struct {
 	// Dialect is the SQL dialect of the database: SQLite, Postgres or
 	// MySQL. Required.
 	Dialect Dialect
-	// TablePrefix starts the names of the two tables the Source uses,
-	// <prefix>triggers and <prefix>trigger_revisions, so that they can
+	// TablePrefix starts the names of the three tables the Source uses,
+	// <prefix>triggers, <prefix>trigger_revisions and
+	// <prefix>trigger_tenants, so that they can
 	// share a database with the execution log and the host's own tables.
 	// It holds at most 32 characters of a-z, 0-9 and _. Defaults to
 	// "tickethooks_".
@@ -37,7 +42,8 @@ type Config struct {
 	// Options are the options the stored definitions are loaded and
 	// validated with, as trigger.Parse takes them: pass the host's
 	// AllowNetworks, RequireHTTPS and ActionTypes. Nil means the
-	// defaults.
+	// defaults. Options.Tenant must be empty: each tenant's triggers
+	// load with their own tenant.
 	Options *trigger.Options
 	// CheckInterval is how often, at most, ForTicket and Trigger ask the
 	// database whether the triggers changed, with one small query.
@@ -45,8 +51,8 @@ type Config struct {
 	// take effect at once whatever the interval.
 	CheckInterval time.Duration
 	// Logger receives the errors of the reloads that ForTicket and Trigger
-	// start, which they do not return: they keep serving the last
-	// triggers that loaded. Defaults to slog.Default().
+	// start, which they do not return: they keep serving each tenant's
+	// last triggers that loaded. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now; tests set it
 	// to move the clock past CheckInterval.
@@ -57,14 +63,17 @@ type Config struct {
 var prefixPattern = regexp.MustCompile(`^[a-z0-9_]{0,32}$`)
 
 // Source is a trigger.Source whose triggers are stored in a SQL database,
-// one row per trigger, and cached in memory.
+// one row per trigger of each tenant, and cached in memory, one compiled
+// trigger.Set per tenant.
 //
 // It loads the stored triggers on first use and serves them from memory
 // after that. ForTicket and Trigger check at most every CheckInterval
-// whether the stored triggers changed, and reload them if they did; a
-// Put, Delete or SetEnabled through this Source, or a call to Reload,
-// takes effect at once. A set of stored triggers that fails to load never
-// replaces the triggers being served.
+// whether the stored triggers changed, with one small query, and reload
+// the tenants whose triggers changed, only those; a Put, Delete,
+// SetEnabled or DeleteTenant through this Source, or a call to Reload,
+// takes effect at once. A tenant's stored triggers that fail to load never
+// replace the triggers being served for that tenant; the other tenants'
+// changes are served.
 //
 // A Source is safe for concurrent use. Create its tables with Migrate
 // before the first use.
@@ -76,23 +85,37 @@ type Source struct {
 	logger   *slog.Logger
 	now      func() time.Time
 
-	// triggers and revisions are the quoted table names.
-	triggers, revisions string
+	// triggers, revisions, tenants and tenantsIndex are the quoted
+	// names of the tables and index; rawTriggers is the triggers table's
+	// name unquoted.
+	triggers, revisions, tenants, tenantsIndex string
+	rawTriggers                                string
 
-	// store serves the last triggers that loaded.
-	store trigger.Store
+	// served maps each loaded tenant to its triggers. It is replaced,
+	// never changed, by the call holding loading.
+	served atomic.Pointer[map[string]*tenantState]
 	// loaded is set once a load has succeeded.
 	loaded atomic.Bool
-	// revision is the revision of the stored triggers that store holds.
-	revision atomic.Int64
-	// failed is the last revision that failed to load after a check,
-	// which later checks do not load again; -1 when none.
-	failed atomic.Int64
+	// revision is the revision of scope "" that served reflects, and
+	// latest the highest revision of a tenant it reflects. The caller
+	// holding loading reads and writes them.
+	revision, latest int64
 	// checkAt is when, in Unix nanoseconds, ForTicket and Trigger next
 	// ask whether the triggers changed; 0 asks at the next call.
 	checkAt atomic.Int64
 	// loading is held by the one call that loads at a time.
 	loading chan struct{}
+}
+
+// tenantState is what a Source serves for one tenant.
+type tenantState struct {
+	// set is the tenant's triggers, or nil when they never loaded.
+	set *trigger.Set
+	// digest is the SHA-256 of the stored rows set was compiled from:
+	// a reload of identical rows keeps set.
+	digest [sha256.Size]byte
+	// err is why the tenant's triggers never loaded, when set is nil.
+	err error
 }
 
 var _ trigger.Source = (*Source)(nil)
@@ -103,7 +126,7 @@ var _ trigger.Source = (*Source)(nil)
 //
 // New returns an error when db is nil, cfg.Dialect is not one of the
 // dialects, cfg.TablePrefix is malformed, cfg.CheckInterval is negative or
-// cfg.Options are invalid (matching trigger.ErrInvalid).
+// cfg.Options are invalid (matching trigger.ErrInvalid) or name a tenant.
 func New(db *sql.DB, cfg Config) (*Source, error) {
 	if db == nil {
 		return nil, errors.New("sqlsource: invalid config: db is nil")
@@ -121,6 +144,10 @@ func New(db *sql.DB, cfg Config) (*Source, error) {
 	if cfg.CheckInterval < 0 {
 		return nil, fmt.Errorf("sqlsource: invalid config: CheckInterval %v is negative", cfg.CheckInterval)
 	}
+	if cfg.Options != nil && cfg.Options.Tenant != "" {
+		return nil, fmt.Errorf("sqlsource: invalid config: Options.Tenant is %q; leave it empty, each tenant's triggers load with their own",
+			cut(cfg.Options.Tenant, 64))
+	}
 	if _, err := trigger.Compile(nil, cfg.Options); err != nil {
 		return nil, fmt.Errorf("sqlsource: invalid config: %w", err)
 	}
@@ -133,18 +160,22 @@ func New(db *sql.DB, cfg Config) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	d := cfg.Dialect
 	s := &Source{
-		db:        db,
-		d:         cfg.Dialect,
-		opts:      cfg.Options,
-		interval:  cfg.CheckInterval,
-		logger:    cfg.Logger,
-		now:       cfg.Now,
-		triggers:  cfg.Dialect.quote(cfg.TablePrefix + "triggers"),
-		revisions: cfg.Dialect.quote(cfg.TablePrefix + "trigger_revisions"),
-		loading:   make(chan struct{}, 1),
+		db:           db,
+		d:            d,
+		opts:         cfg.Options,
+		interval:     cfg.CheckInterval,
+		logger:       cfg.Logger,
+		now:          cfg.Now,
+		triggers:     d.quote(cfg.TablePrefix + "triggers"),
+		revisions:    d.quote(cfg.TablePrefix + "trigger_revisions"),
+		tenants:      d.quote(cfg.TablePrefix + "trigger_tenants"),
+		tenantsIndex: d.quote(cfg.TablePrefix + "trigger_tenants_revision"),
+		rawTriggers:  cfg.TablePrefix + "triggers",
+		loading:      make(chan struct{}, 1),
 	}
-	s.failed.Store(-1)
+	s.served.Store(&map[string]*tenantState{})
 	return s, nil
 }
 
@@ -156,42 +187,100 @@ func cut(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// ForTicket returns the stored triggers, enabled or not, in the order of
-// their positions (then of their ids), whatever the ticket. Callers must
-// not modify the slice.
+// optionsFor returns the Source's Options for loading tenant's triggers.
+func (s *Source) optionsFor(tenant string) *trigger.Options {
+	var o trigger.Options
+	if s.opts != nil {
+		o = *s.opts
+	}
+	o.Tenant = tenant
+	return &o
+}
+
+// ForTicket returns tenant's stored triggers, enabled or not, in the order
+// of their positions (then of their ids), whatever the ticket. A tenant
+// without stored triggers has none. Callers must not modify the slice.
 //
 // The first call loads the triggers and returns the load's error if it
-// fails. Later calls check for changes at most every CheckInterval; when
-// a reload fails, they log the error and return the triggers already
-// loaded.
-func (s *Source) ForTicket(ctx context.Context, tenant string, t *payload.Ticket) ([]*trigger.Trigger, error) {
+// fails; while a tenant's stored triggers have never loaded, ForTicket
+// returns why for that tenant. Later calls check for changes at most
+// every CheckInterval; when a reload fails, they log the error and
+// return the triggers already loaded.
+func (s *Source) ForTicket(ctx context.Context, tenant string, _ *payload.Ticket) ([]*trigger.Trigger, error) {
 	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
-	return s.store.ForTicket(ctx, tenant, t)
+	st := (*s.served.Load())[tenant]
+	switch {
+	case st == nil:
+		return nil, nil
+	case st.set == nil:
+		return nil, st.err
+	}
+	return st.set.Triggers(), nil
 }
 
-// Trigger returns the stored trigger with the given id, or an error
-// matching trigger.ErrNotFound. It loads and checks for changes as
-// ForTicket does.
+// Trigger returns tenant's stored trigger with the given id, or an error
+// matching trigger.ErrNotFound. Another tenant's trigger with the same id
+// is never returned. It loads and checks for changes as ForTicket does.
 func (s *Source) Trigger(ctx context.Context, tenant, id string) (*trigger.Trigger, error) {
 	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
-	return s.store.Trigger(ctx, tenant, id)
+	st := (*s.served.Load())[tenant]
+	if st != nil && st.set == nil {
+		return nil, st.err
+	}
+	if st != nil {
+		if t, ok := st.set.Get(id); ok {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("sqlsource: trigger %q%s: %w", cut(id, 200), ofTenant(tenant), trigger.ErrNotFound)
 }
 
-// Set returns the triggers being served, which is empty before the first
-// load.
-func (s *Source) Set() *trigger.Set {
-	return s.store.Set()
+// Set returns the triggers being served for tenant "", which is empty
+// before the first load. It is TenantSet("").
+func (s *Source) Set() *trigger.Set { return s.TenantSet("") }
+
+// TenantSet returns the triggers being served for tenant, never nil:
+// empty before the first load and for a tenant without triggers. It does
+// not query the database: it returns what the last ForTicket, Trigger or
+// Reload loaded.
+func (s *Source) TenantSet(tenant string) *trigger.Set {
+	if st := (*s.served.Load())[tenant]; st != nil && st.set != nil {
+		return st.set
+	}
+	set, err := trigger.Compile(nil, &trigger.Options{Tenant: tenant})
+	if err != nil { // a tenant no trigger may have
+		set, _ = trigger.Compile(nil, nil)
+	}
+	return set
 }
 
-// Reload loads the stored triggers now, whether or not they changed. When
-// they fail to load, Reload returns the error and the Source keeps
-// serving the triggers it had: a definition that does not load is
-// reported as trigger.Parse reports it (each problem an *trigger.Error
-// naming the trigger and the part at fault, matching trigger.ErrInvalid).
+// Tenants returns, sorted, the tenants whose triggers are being served:
+// those with stored triggers at the last load. It does not query the
+// database: it returns what the last ForTicket, Trigger or Reload loaded.
+func (s *Source) Tenants() []string {
+	m := *s.served.Load()
+	tenants := make([]string, 0, len(m))
+	for tenant, st := range m {
+		if st.set != nil {
+			tenants = append(tenants, tenant)
+		}
+	}
+	slices.Sort(tenants)
+	return tenants
+}
+
+// Reload loads the stored triggers of every tenant now, whether or not
+// they changed, and recompiles those of the tenants whose stored rows
+// differ from the ones being served. When a tenant's triggers fail to
+// load, Reload returns the error and the Source keeps serving the
+// triggers it had for that tenant, while serving the other tenants'
+// changes: a definition that does not load is reported as trigger.Parse
+// reports it (each problem an *trigger.Error naming the trigger and the
+// part at fault, matching trigger.ErrInvalid), wrapped with the tenant.
 // A host that changes the table without this Source calls Reload after
 // its commit, or increments the revision in the same transaction (see the
 // package documentation).
@@ -202,11 +291,15 @@ func (s *Source) Reload(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.loading }()
-	return s.load(ctx, -1)
+	rev, latest, err := s.readRevisions(ctx)
+	if err != nil {
+		return err
+	}
+	return s.load(ctx, rev, latest, true)
 }
 
-// fresh makes sure the triggers are loaded, and reloads them when
-// CheckInterval has passed since the last check and they changed.
+// fresh makes sure the triggers are loaded, and reloads those that
+// changed when CheckInterval has passed since the last check.
 func (s *Source) fresh(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -226,7 +319,7 @@ func (s *Source) fresh(ctx context.Context) error {
 		}
 		if err := s.check(ctx); err != nil && ctx.Err() == nil {
 			s.logger.LogAttrs(ctx, slog.LevelError, "sqlsource: reloading triggers failed; serving the triggers loaded before",
-				slog.String("table", s.triggers), slog.Int64("revision", s.revision.Load()), slog.String("error", err.Error()))
+				slog.String("table", s.triggers), slog.Int64("revision", s.latest), slog.String("error", err.Error()))
 		}
 		return nil
 	}
@@ -239,68 +332,157 @@ func (s *Source) fresh(ctx context.Context) error {
 	if s.loaded.Load() {
 		return nil // loaded while this call waited
 	}
-	return s.load(ctx, -1)
-}
-
-// check reloads the triggers if their revision changed. The caller holds
-// s.loading.
-func (s *Source) check(ctx context.Context) error {
-	rev, err := s.readRevision(ctx, s.db)
+	rev, latest, err := s.readRevisions(ctx)
 	if err != nil {
-		s.checkAt.Store(s.now().Add(s.interval).UnixNano())
-		return fmt.Errorf("sqlsource: %w", err)
-	}
-	if rev == s.revision.Load() || rev == s.failed.Load() {
-		s.checkAt.Store(s.now().Add(s.interval).UnixNano())
-		return nil
-	}
-	if err := s.load(ctx, rev); err != nil {
-		if ctx.Err() == nil {
-			s.failed.Store(rev) // reported once; the next change is loaded
-		}
 		return err
 	}
+	err = s.load(ctx, rev, latest, true)
+	if !s.loaded.Load() {
+		return err
+	}
+	// The tenants that failed to load return their error from ForTicket
+	// and Trigger.
 	return nil
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer.
+// check reloads the tenants whose triggers changed, when the revisions
+// did. The caller holds s.loading.
+func (s *Source) check(ctx context.Context) error {
+	rev, latest, err := s.readRevisions(ctx)
+	if err != nil {
+		s.checkAt.Store(s.now().Add(s.interval).UnixNano())
+		return err
+	}
+	if rev == s.revision && latest == s.latest {
+		s.checkAt.Store(s.now().Add(s.interval).UnixNano())
+		return nil
+	}
+	// A change of the revision of scope "" is a change made with the
+	// host's own SQL, which can be any tenant's; so is a highest tenant
+	// revision that went back (the tenants table emptied by hand).
+	return s.load(ctx, rev, latest, rev != s.revision || latest < s.latest)
+}
+
+// queryer is what *sql.DB, *sql.Conn and *sql.Tx offer.
 type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// readRevision returns the revision of the stored triggers.
-func (s *Source) readRevision(ctx context.Context, q queryer) (int64, error) {
-	var rev int64
-	if err := q.QueryRowContext(ctx, `SELECT revision FROM `+s.revisions+` WHERE scope = ''`).Scan(&rev); err != nil {
-		return 0, fmt.Errorf("reading the revision from %s: %w", s.revisions, err)
+// readRevisions returns, in one query, the revision of scope "" and the
+// highest revision of a tenant.
+func (s *Source) readRevisions(ctx context.Context) (rev, latest int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT revision, (SELECT COALESCE(MAX(revision), 0) FROM `+s.tenants+`) FROM `+
+		s.revisions+` WHERE scope = ''`).Scan(&rev, &latest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlsource: reading the revisions from %s and %s: %w", s.revisions, s.tenants, err)
 	}
-	return rev, nil
+	return rev, latest, nil
 }
 
-// load reads and compiles the stored triggers and, when they load, serves
-// them. rev is their revision when the caller has just read it, or -1.
-// The caller holds s.loading.
-func (s *Source) load(ctx context.Context, rev int64) error {
-	// The revision is read before the rows: a change committed between
-	// the two reads leaves an old revision with new rows, which the next
-	// check loads again, never a new revision with old rows.
+// maxTenantReads is the most changed tenants a reload reads one by one;
+// with more it reads every tenant's rows in one query.
+const maxTenantReads = 32
+
+// load reads the stored triggers of every tenant (all), or of the tenants
+// whose revision passed s.latest, compiles those whose rows changed, and
+// serves the ones that compiled. rev and latest are the revisions the
+// caller has just read, which s.revision and s.latest take unless a
+// query fails. The caller holds s.loading.
+func (s *Source) load(ctx context.Context, rev, latest int64, all bool) error {
+	// The revisions are read before the rows: a change committed between
+	// the two reads leaves old revisions with new rows, which the next
+	// check loads again, never new revisions with old rows.
 	s.checkAt.Store(s.now().Add(s.interval).UnixNano())
-	if rev < 0 {
-		var err error
-		if rev, err = s.readRevision(ctx, s.db); err != nil {
-			return fmt.Errorf("sqlsource: %w", err)
+	var stored map[string][]row
+	if !all {
+		tenants, err := s.changedTenants(ctx, s.latest)
+		if err != nil {
+			return err
+		}
+		if len(tenants) > maxTenantReads {
+			all = true
+		} else {
+			stored = make(map[string][]row, len(tenants))
+			for _, tenant := range tenants {
+				if stored[tenant], err = s.readTenant(ctx, tenant); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	set, err := s.read(ctx)
-	if err != nil {
-		return err
+	if all {
+		var err error
+		if stored, err = s.readAll(ctx); err != nil {
+			return err
+		}
 	}
-	s.store.Replace(set)
-	s.revision.Store(rev)
+	err := s.apply(stored, all)
+	s.revision, s.latest = rev, latest
 	s.loaded.Store(true)
-	return nil
+	return err
+}
+
+// apply compiles the rows of each tenant of stored whose digest differs
+// from the served one, and serves the tenants that compiled. A tenant
+// without rows is no longer served, nor, when all is set, is a tenant
+// absent from stored. It returns the errors of the tenants that did not
+// compile.
+func (s *Source) apply(stored map[string][]row, all bool) error {
+	old := *s.served.Load()
+	next := make(map[string]*tenantState, len(old)+len(stored))
+	for tenant, st := range old {
+		if _, ok := stored[tenant]; ok || !all {
+			next[tenant] = st
+		}
+	}
+	var errs []error
+	for _, tenant := range slices.Sorted(maps.Keys(stored)) {
+		rs := stored[tenant]
+		if len(rs) == 0 {
+			delete(next, tenant)
+			continue
+		}
+		sum := digest(rs)
+		st := old[tenant]
+		if st != nil && st.set != nil && st.digest == sum {
+			continue // unchanged: keep the compiled set
+		}
+		set, err := s.compile(tenant, rs)
+		if err != nil {
+			err = fmt.Errorf("sqlsource: loading the triggers%s from %s: %w", ofTenant(tenant), s.triggers, err)
+			errs = append(errs, err)
+			if st == nil || st.set == nil {
+				next[tenant] = &tenantState{err: err}
+			}
+			continue
+		}
+		next[tenant] = &tenantState{set: set, digest: sum}
+	}
+	s.served.Store(&next)
+	return errors.Join(errs...)
+}
+
+// digest returns the SHA-256 of rs, in order.
+func digest(rs []row) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, r := range rs {
+		for _, field := range [][]byte{[]byte(r.id), r.definition} {
+			binary.BigEndian.PutUint64(n[:], uint64(len(field)))
+			h.Write(n[:])
+			h.Write(field)
+		}
+		if r.enabled {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{0})
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // row is one stored trigger.
@@ -310,36 +492,84 @@ type row struct {
 	definition []byte
 }
 
-// read reads the stored triggers and compiles them.
-func (s *Source) read(ctx context.Context) (*trigger.Set, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, enabled, definition FROM `+s.triggers+` ORDER BY position, id`)
+// changedTenants returns the tenants whose revision is above rev.
+func (s *Source) changedTenants(ctx context.Context, rev int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT tenant FROM `+s.tenants+` WHERE revision > ?`), rev)
 	if err != nil {
-		return nil, fmt.Errorf("sqlsource: reading triggers from %s: %w", s.triggers, err)
+		return nil, fmt.Errorf("sqlsource: reading the changed tenants from %s: %w", s.tenants, err)
 	}
 	defer rows.Close()
-	var rs []row
+	var tenants []string
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.enabled, &r.definition); err != nil {
-			return nil, fmt.Errorf("sqlsource: reading triggers from %s: %w", s.triggers, err)
+		var tenant string
+		if err := rows.Scan(&tenant); err != nil {
+			return nil, fmt.Errorf("sqlsource: reading the changed tenants from %s: %w", s.tenants, err)
 		}
-		rs = append(rs, r)
+		tenants = append(tenants, tenant)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlsource: reading triggers from %s: %w", s.triggers, err)
+		return nil, fmt.Errorf("sqlsource: reading the changed tenants from %s: %w", s.tenants, err)
 	}
-	set, err := s.compile(rs)
-	if err != nil {
-		return nil, fmt.Errorf("sqlsource: loading triggers from %s: %w", s.triggers, err)
-	}
-	return set, nil
+	return tenants, nil
 }
 
-// compile loads the definitions of rs, in order, as one trigger.Parse
-// input, so that each problem is reported as Parse reports it. The row's
-// id and enabled columns are authoritative: a definition with another id
-// is an error, and the enabled column overrides the definition's.
-func (s *Source) compile(rs []row) (*trigger.Set, error) {
+// readTenant reads tenant's stored triggers, in order.
+func (s *Source) readTenant(ctx context.Context, tenant string) ([]row, error) {
+	var rs []row
+	err := s.query(ctx, func(rows *sql.Rows) error {
+		var r row
+		if err := rows.Scan(&r.id, &r.enabled, &r.definition); err != nil {
+			return err
+		}
+		rs = append(rs, r)
+		return nil
+	}, `SELECT id, enabled, definition FROM `+s.triggers+` WHERE tenant = ? ORDER BY position, id`, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsource: reading the triggers%s from %s: %w", ofTenant(tenant), s.triggers, err)
+	}
+	return rs, nil
+}
+
+// readAll reads every tenant's stored triggers, each tenant's in order.
+func (s *Source) readAll(ctx context.Context) (map[string][]row, error) {
+	stored := make(map[string][]row)
+	err := s.query(ctx, func(rows *sql.Rows) error {
+		var tenant string
+		var r row
+		if err := rows.Scan(&tenant, &r.id, &r.enabled, &r.definition); err != nil {
+			return err
+		}
+		stored[tenant] = append(stored[tenant], r)
+		return nil
+	}, `SELECT tenant, id, enabled, definition FROM `+s.triggers+` ORDER BY tenant, position, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsource: reading triggers from %s: %w", s.triggers, err)
+	}
+	return stored, nil
+}
+
+// query runs query, written with ? placeholders, and calls scan for each
+// row.
+func (s *Source) query(ctx context.Context, scan func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// compile loads the definitions of rs, tenant's rows in order, as one
+// trigger.Parse input with Options.Tenant set to tenant, so that each
+// problem is reported as Parse reports it. The row's id and enabled
+// columns are authoritative: a definition with another id is an error,
+// and the enabled column overrides the definition's.
+func (s *Source) compile(tenant string, rs []row) (*trigger.Set, error) {
 	var errs []error
 	var array bytes.Buffer
 	array.WriteByte('[')
@@ -357,7 +587,8 @@ func (s *Source) compile(rs []row) (*trigger.Set, error) {
 		return nil, errors.Join(errs...)
 	}
 	array.WriteByte(']')
-	set, err := trigger.Parse(array.Bytes(), s.opts)
+	opts := s.optionsFor(tenant)
+	set, err := trigger.Parse(array.Bytes(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +611,7 @@ func (s *Source) compile(rs []row) (*trigger.Set, error) {
 	if !override {
 		return set, nil
 	}
-	return trigger.Compile(defs, s.opts)
+	return trigger.Compile(defs, opts)
 }
 
 // errNotObject is the cause of a stored definition that is not one JSON

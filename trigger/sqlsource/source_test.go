@@ -69,13 +69,13 @@ func TestChanges(t *testing.T) {
 			change func() error
 			want   []summary
 		}{
-			{"Put new", func() error { return writer.Put(ctx, hook("c", "c"), 3) },
+			{"Put new", func() error { return writer.Put(ctx, "", hook("c", "c"), 3) },
 				[]summary{{"a", true, url("a")}, {"b", true, url("b")}, {"c", true, url("c")}}},
-			{"SetEnabled false", func() error { return writer.SetEnabled(ctx, "a", false) },
+			{"SetEnabled false", func() error { return writer.SetEnabled(ctx, "", "a", false) },
 				[]summary{{"a", false, url("a")}, {"b", true, url("b")}, {"c", true, url("c")}}},
-			{"Put replaces and moves", func() error { return writer.Put(ctx, hook("a", "a2"), 9) },
+			{"Put replaces and moves", func() error { return writer.Put(ctx, "", hook("a", "a2"), 9) },
 				[]summary{{"b", true, url("b")}, {"c", true, url("c")}, {"a", true, url("a2")}}},
-			{"Delete", func() error { return writer.Delete(ctx, "b") },
+			{"Delete", func() error { return writer.Delete(ctx, "", "b") },
 				[]summary{{"c", true, url("c")}, {"a", true, url("a2")}}},
 		}
 		before := start
@@ -237,8 +237,8 @@ func TestPutRefusesInvalid(t *testing.T) {
 		put(t, s, []byte(`{"id": "kept", "actions": [{"type": "webhook", "url": "https://hooks.example.com/kept"}]}`), 1)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				verr := s.Validate([]byte(tt.definition))
-				perr := s.Put(ctx, []byte(tt.definition), 2)
+				verr := s.Validate("", []byte(tt.definition))
+				perr := s.Put(ctx, "", []byte(tt.definition), 2)
 				for what, err := range map[string]error{"Validate": verr, "Put": perr} {
 					if !errors.Is(err, trigger.ErrInvalid) {
 						t.Errorf("%s = %v, want an error matching trigger.ErrInvalid", what, err)
@@ -249,7 +249,7 @@ func TestPutRefusesInvalid(t *testing.T) {
 				}
 			})
 		}
-		if err := s.Validate([]byte(`{"id": "ok", "actions": [{"type": "webhook", "url": "https://hooks.example.com/"}]}`)); err != nil {
+		if err := s.Validate("", []byte(`{"id": "ok", "actions": [{"type": "webhook", "url": "https://hooks.example.com/"}]}`)); err != nil {
 			t.Errorf("Validate of a valid definition = %v, want nil", err)
 		}
 		fresh := db.source(t, sqlsource.Config{Options: &trigger.Options{RequireHTTPS: true}})
@@ -269,8 +269,8 @@ func TestWriteUnknown(t *testing.T) {
 		s := db.source(t, sqlsource.Config{})
 		put(t, s, hook("a", "a"), 1)
 		for what, err := range map[string]error{
-			"Delete":     s.Delete(ctx, "nope"),
-			"SetEnabled": s.SetEnabled(ctx, "nope", false),
+			"Delete":     s.Delete(ctx, "", "nope"),
+			"SetEnabled": s.SetEnabled(ctx, "", "nope", false),
 		} {
 			if !errors.Is(err, trigger.ErrNotFound) {
 				t.Errorf("%s(nope) = %v, want an error matching trigger.ErrNotFound", what, err)
@@ -387,10 +387,10 @@ func TestConcurrency(t *testing.T) {
 			}
 		})
 		for i := range 6 {
-			if err := writer.Put(ctx, hook("a", "a"+strings.Repeat("x", i)), 1); err != nil {
+			if err := writer.Put(ctx, "", hook("a", "a"+strings.Repeat("x", i)), 1); err != nil {
 				t.Errorf("Put: %v", err)
 			}
-			if err := writer.SetEnabled(ctx, "a", i%2 == 0); err != nil {
+			if err := writer.SetEnabled(ctx, "", "a", i%2 == 0); err != nil {
 				t.Errorf("SetEnabled: %v", err)
 			}
 		}
