@@ -191,7 +191,7 @@ func measureBig(t *testing.T, l *testLog) {
 
 	// Retention: prune the finished entries of the older half.
 	start = time.Now()
-	pruned, err := l.Prune(ctx, mid)
+	pruned, err := l.Prune(ctx, executionlog.Scope{}, mid)
 	if err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
