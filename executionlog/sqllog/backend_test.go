@@ -150,6 +150,7 @@ func runBackend(t *testing.T, b backend) {
 		{"AddTxKeyRace", testAddTxKeyRace},
 		{"GroupAddsChangeKeys", testGroupAddsChangeKeys},
 		{"MigrateChangeKey", testMigrateChangeKey},
+		{"MigrateTenant", testMigrateTenant},
 		{"RecordAttemptErrors", testRecordAttemptErrors},
 	}
 	for _, tc := range tests {
