@@ -139,6 +139,7 @@ func runBackend(t *testing.T, b backend) {
 		{"ExactRoundTrip", testExactRoundTrip},
 		{"BadInput", testBadInput},
 		{"ClaimsAcrossEngines", testClaimsAcrossEngines},
+		{"ClaimsAcrossEnginesPerTenant", testClaimsAcrossEnginesPerTenant},
 		{"GroupUpdates", testGroupUpdates},
 		{"GroupUpdatesAppend", testGroupUpdatesAppend},
 		{"GroupUpdateFallback", testGroupUpdateFallback},

@@ -37,8 +37,9 @@ import (
 // waiting for each other up to 10 s.
 const benchSQLiteDSN = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 
-// benchOpen opens the database of kind ("sqlite", in a file at path, or
-// "postgres"), skipping the benchmark when PostgreSQL is not configured.
+// benchOpen opens the database of kind ("sqlite", in a file at path,
+// "postgres" or "mysql"), skipping the benchmark when the server is not
+// configured.
 func benchOpen(b *testing.B, kind, path string) (*sql.DB, Dialect) {
 	b.Helper()
 	switch kind {
@@ -59,6 +60,17 @@ func benchOpen(b *testing.B, kind, path string) (*sql.DB, Dialect) {
 		}
 		db.SetMaxOpenConns(8)
 		return db, Postgres
+	case "mysql":
+		dsn := os.Getenv("TICKETHOOKS_MYSQL_DSN")
+		if dsn == "" {
+			b.Skip("set TICKETHOOKS_MYSQL_DSN to benchmark the MySQL/MariaDB log")
+		}
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			b.Fatalf("sql.Open: %v", err)
+		}
+		db.SetMaxOpenConns(8)
+		return db, MySQL
 	}
 	b.Fatalf("unknown database %q", kind)
 	return nil, nil

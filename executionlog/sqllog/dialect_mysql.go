@@ -156,41 +156,68 @@ func (mysqlDialect) afterMigrate(context.Context, *Log, queryer) error { return 
 
 // claim picks the due rows with SELECT ... FOR UPDATE SKIP LOCKED in a
 // READ COMMITTED transaction (no gap locks to block other engines'
-// inserts), then leases them by id. With a share per tenant, it locks a
-// window of the oldest due rows (see claimWindow) and picks each tenant's
-// share of them in Go; the rows it does not pick are unlocked when the
-// transaction commits.
+// inserts), then leases them by id. With a share per tenant, it locks the
+// ids and tenants of a window of the oldest due rows (see claimWindow),
+// picks each tenant's share of them in Go, leases those and reads them;
+// the rows it does not pick are unlocked when the transaction commits.
 func (mysqlDialect) claim(ctx context.Context, l *Log, c claimSpec) ([]entryRow, error) {
 	d := l.d
 	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	cond, args := c.due(d)
-	scan := c.limit
-	if c.perTenant > 0 {
-		scan = claimWindow(c.limit)
-	}
-	rs, err := l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE "+cond+
-		" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", append(args, scan)...)
-	if err != nil {
-		rollback(tx)
-		return nil, err
-	}
-	rows, err := l.scanEntries(rs)
+	rows, err := func() ([]entryRow, error) {
+		cond, args := c.due(d)
+		if c.perTenant <= 0 {
+			rs, err := l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE "+cond+
+				" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", append(args, c.limit)...)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := l.scanEntries(rs)
+			if err != nil || len(rows) == 0 {
+				return nil, err
+			}
+			return rows, mysqlLease(ctx, l, tx, c, rows)
+		}
+		rs, err := l.query(ctx, tx, "SELECT id, tenant FROM "+l.entries+" WHERE "+cond+
+			" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", append(args, claimWindow(c.limit))...)
+		if err != nil {
+			return nil, err
+		}
+		var window []entryRow
+		for rs.Next() {
+			var r entryRow
+			if err := rs.Scan(&r.e.ID, &r.e.Tenant); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			window = append(window, r)
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+		picked := pickShares(window, c.perTenant, c.limit)
+		if len(picked) == 0 {
+			return nil, nil
+		}
+		if err := mysqlLease(ctx, l, tx, c, picked); err != nil {
+			return nil, err
+		}
+		ids := make([]any, len(picked))
+		for i, r := range picked {
+			ids[i] = r.e.ID
+		}
+		rs, err = l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id IN ("+strings.Repeat(", ?", len(ids))[2:]+")", ids...)
+		if err != nil {
+			return nil, err
+		}
+		return l.scanEntries(rs)
+	}()
 	if err != nil || len(rows) == 0 {
-		rollback(tx)
-		return nil, err
-	}
-	if c.perTenant > 0 {
-		rows = pickShares(rows, c.perTenant, c.limit)
-	}
-	uargs := []any{c.owner, d.timeArg(c.until)}
-	for _, r := range rows {
-		uargs = append(uargs, r.e.ID)
-	}
-	marks := strings.Repeat(", ?", len(rows))[2:]
-	if _, err := l.exec(ctx, tx, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks+")", uargs...); err != nil {
 		rollback(tx)
 		return nil, err
 	}
@@ -201,6 +228,17 @@ func (mysqlDialect) claim(ctx context.Context, l *Log, c claimSpec) ([]entryRow,
 		rows[i].e.LeaseOwner, rows[i].e.LeaseUntil = c.owner, c.until
 	}
 	return rows, nil
+}
+
+// mysqlLease leases rows, locked by tx, to c's owner.
+func mysqlLease(ctx context.Context, l *Log, tx *sql.Tx, c claimSpec, rows []entryRow) error {
+	args := []any{c.owner, l.d.timeArg(c.until)}
+	for _, r := range rows {
+		args = append(args, r.e.ID)
+	}
+	marks := strings.Repeat(", ?", len(rows))[2:]
+	_, err := l.exec(ctx, tx, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks+")", args...)
+	return err
 }
 
 // pruneBatch deletes one batch of entries with a single-table DELETE ...
