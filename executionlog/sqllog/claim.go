@@ -17,10 +17,18 @@ import (
 // claim time twice.
 const dueCondition = "status = 'pending' AND next_attempt_at <= ? AND (lease_owner IS NULL OR lease_until <= ?)"
 
-// Claim implements executionlog.Log.Claim. On PostgreSQL and MySQL/MariaDB, engines claiming at the same time skip
-// each other's locked rows (FOR UPDATE SKIP LOCKED): each entry goes to
-// exactly one of them and none waits for another. On SQLite the claim is
-// one write statement, serialized with every other writer.
+// Claim implements executionlog.Log.Claim. On PostgreSQL and
+// MySQL/MariaDB, engines claiming at the same time skip each other's
+// locked rows (FOR UPDATE SKIP LOCKED): each entry goes to exactly one of
+// them and none waits for another. On SQLite the claim is one write
+// statement, serialized with every other writer.
+//
+// With c.PerTenant, the claim looks among the oldest due entries, at most
+// max(4*c.Limit, 256) of them, and takes at most c.PerTenant of each
+// tenant (see "Tenants" in the package documentation). c.SkipTenants
+// leaves out the entries of its first executionlog.MaxSkipTenants
+// tenants; a name that executionlog.ValidateTenant refuses, which no
+// entry can have, is ignored.
 func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
