@@ -97,7 +97,9 @@
 // An entry's Tenant is the tenant column (schema version 3; 4 on
 // SQLite), compared byte by byte (text COLLATE "C" on PostgreSQL,
 // VARBINARY(255) on MySQL/MariaDB, which keeps composite keys within
-// InnoDB's limit). Migrating keeps existing rows as tenant "". The
+// InnoDB's limit). Migrating keeps existing rows as tenant ""; on a
+// large table, rebuilding the indexes holds writes for the time it
+// takes. The
 // indexes of one tenant's queries lead with it: (tenant, created_at, id)
 // for its pages, (tenant, ticket_id, ...), (tenant, trigger_id, ...) and
 // (tenant, status, ...) for its filters, and on SQLite the partial index
