@@ -237,8 +237,12 @@
 //     may (pg_trgm is a trusted extension from PostgreSQL 13: a database
 //     owner may create it); when it may not, Migrate succeeds, search runs
 //     without the index (a parallel scan of the entries), and every later
-//     Migrate tries again. Building the index on
-//     a large log blocks writes while it runs; to avoid that, create it
+//     Migrate tries again. One tenant's search reads that tenant's
+//     entries with an error, newest first, through a partial B-tree
+//     index of (tenant, created_at, id) (schema version 3), which the
+//     planner prefers when the tenant holds a small part of the log.
+//     Building the trigram index on a large log blocks writes while it
+//     runs; to avoid that, create it
 //     first with CREATE INDEX CONCURRENTLY <prefix>entries_error_idx ON
 //     <prefix>entries USING gin (error_text gin_trgm_ops).
 //   - SQLite: a partial index of the entries with an error (tenant,

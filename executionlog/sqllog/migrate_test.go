@@ -199,8 +199,11 @@ func testMigrateTenant(t *testing.T, b backend) {
 func tenantIndexLeads(t *testing.T, l *Log) map[string]string {
 	t.Helper()
 	names := []string{"entries_ticket_idx", "entries_trigger_idx", "entries_status_idx", "entries_tenant_created_idx", "entries_change_key"}
-	if l.d == SQLite {
+	switch l.d {
+	case SQLite:
 		names = append(names, "entries_error_idx")
+	case Postgres:
+		names = append(names, "entries_tenant_error_idx")
 	}
 	out := make(map[string]string, len(names))
 	ctx := context.Background()
