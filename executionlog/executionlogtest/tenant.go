@@ -326,7 +326,8 @@ func testTenantDelete(t *testing.T, l executionlog.Log) {
 	if _, err := l.Get(ctx, executionlog.AllTenants, a[1]); !errors.Is(err, executionlog.ErrNotFound) {
 		t.Errorf("Get(A's entry deleted by error text) error = %v, want ErrNotFound", err)
 	}
-	// Every entry of A, pending ones included.
+	// Every entry of A, pending ones included: Delete ignores Limit and
+	// Cursor.
 	n, err = l.Delete(ctx, executionlog.Filter{Tenant: tenantA, Limit: 1, Cursor: executionlog.EncodeCursor(at(0), a[0])})
 	if err != nil || n != int64(len(a)-1) {
 		t.Errorf("Delete(A) = %d, %v; want %d, nil", n, err, len(a)-1)
