@@ -156,12 +156,13 @@ func run(dsn string) (err error) {
 
 	// Retention: Prune deletes finished entries created before a cutoff,
 	// never pending ones. Run it daily with a cutoff such as 30 days ago.
-	n, err := execLog.Prune(ctx, time.Now().AddDate(0, 0, -30))
+	// executionlog.AllTenants prunes every tenant's entries.
+	n, err := execLog.Prune(ctx, executionlog.AllTenants, time.Now().AddDate(0, 0, -30))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("\nPrune(30 days ago) deleted %d entries: ours is newer.\n", n)
-	if n, err = execLog.Prune(ctx, time.Now()); err != nil {
+	if n, err = execLog.Prune(ctx, executionlog.AllTenants, time.Now()); err != nil {
 		return err
 	}
 	fmt.Printf("Prune(now) deleted %d entries: every finished entry created before now.\n", n)

@@ -35,6 +35,7 @@ func Run(t *testing.T, newLog func(t *testing.T) executionlog.Log) {
 		{"ChangeKey", changeKeyTests},
 		{"LateAttempt", lateAttemptTests},
 		{"Storable", storableTests},
+		{"Tenant", tenantTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

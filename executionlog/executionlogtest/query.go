@@ -51,10 +51,19 @@ var dataset = []planned{
 // attempts to its state. It returns the entries' ids in data set order.
 func addDataset(t *testing.T, l executionlog.Log) []string {
 	t.Helper()
+	return addDatasetOf(t, l, "")
+}
+
+// addDatasetOf adds the query data set to l as the entries of tenant, as
+// addDataset does. The log must hold no other entries due within the
+// first hours after base.
+func addDatasetOf(t *testing.T, l executionlog.Log, tenant string) []string {
+	t.Helper()
 	entries := make([]*executionlog.Entry, len(dataset))
 	plan := make(map[string]planned, len(dataset))
 	for i, p := range dataset {
 		e := newEntry(at(time.Duration(p.minute)*time.Minute), p.ticket)
+		e.Tenant = tenant
 		e.TriggerID = p.trigger
 		e.NextAttemptAt = at(time.Hour)
 		if len(p.errors) == 0 {

@@ -15,10 +15,10 @@ import (
 // values.
 const insertCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
 	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
-	"error_text, note, created_at, updated_at, change_key"
+	"error_text, note, created_at, updated_at, change_key, tenant"
 
 // insertColCount is the number of insertCols.
-const insertColCount = 19
+const insertColCount = 20
 
 // Bounds of one multi-row INSERT: at most insertRows rows, and no more
 // rows once the request bodies and headers reach insertBytes (well under
@@ -29,7 +29,7 @@ const (
 )
 
 // Add implements executionlog.Log.Add, in one transaction. A unique
-// index on (change_key, trigger_id, action_index) makes the change-key
+// index on (tenant, change_key, trigger_id, action_index) makes the change-key
 // check atomic: an insert that meets a key another transaction is writing
 // waits for that transaction and is skipped if it commits. Prune forgets
 // the keys of the entries it deletes.
@@ -162,7 +162,7 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 		}
 		if err := b.row(ctx, size, e.ID, e.TriggerID, e.TriggerName, e.ActionIndex, e.TicketID, e.Event, e.URL,
 			headers, bytesArg(e.RequestBody), string(e.Status), len(e.Attempts), e.SeriesStart, e.Test, next,
-			errText.String(), "", d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), key); err != nil {
+			errText.String(), "", d.timeArg(e.CreatedAt), d.timeArg(e.UpdatedAt), key, e.Tenant); err != nil {
 			return err
 		}
 	}
@@ -203,20 +203,20 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 // again with its key): insert then fails, as a plain INSERT would.
 func (l *Log) markDuplicates(ctx context.Context, q queryer, keyed []*executionlog.Entry, inserted int64) error {
 	type target struct {
-		key, trigger string
-		action       int
+		tenant, key, trigger string
+		action               int
 	}
 	holders := make(map[target]string, len(keyed))
 	for chunk := range slices.Chunk(keyed, insertRows) {
 		// Whole keys of the unique index: on MySQL the locking read then
 		// locks the rows found, not the gaps between keys, which would
 		// hold up other engines' inserts until tx ends.
-		args := make([]any, 0, 3*len(chunk))
+		args := make([]any, 0, 4*len(chunk))
 		for _, e := range chunk {
-			args = append(args, e.ChangeKey, e.TriggerID, e.ActionIndex)
+			args = append(args, e.Tenant, e.ChangeKey, e.TriggerID, e.ActionIndex)
 		}
-		rows, err := l.query(ctx, q, "SELECT id, change_key, trigger_id, action_index FROM "+l.entries+
-			" WHERE (change_key, trigger_id, action_index) IN ("+strings.Repeat(", (?, ?, ?)", len(chunk))[2:]+")"+
+		rows, err := l.query(ctx, q, "SELECT id, tenant, change_key, trigger_id, action_index FROM "+l.entries+
+			" WHERE (tenant, change_key, trigger_id, action_index) IN ("+strings.Repeat(", (?, ?, ?, ?)", len(chunk))[2:]+")"+
 			l.d.lockShared(), args...)
 		if err != nil {
 			return fmt.Errorf("reading the entries that hold the change keys: %w", err)
@@ -224,7 +224,7 @@ func (l *Log) markDuplicates(ctx context.Context, q queryer, keyed []*executionl
 		for rows.Next() {
 			var id string
 			var t target
-			if err := rows.Scan(&id, &t.key, &t.trigger, &t.action); err != nil {
+			if err := rows.Scan(&id, &t.tenant, &t.key, &t.trigger, &t.action); err != nil {
 				rows.Close()
 				return fmt.Errorf("reading the entries that hold the change keys: %w", err)
 			}
@@ -239,7 +239,7 @@ func (l *Log) markDuplicates(ctx context.Context, q queryer, keyed []*executionl
 	}
 	var stored int64
 	for _, e := range keyed {
-		id, ok := holders[target{e.ChangeKey, e.TriggerID, e.ActionIndex}]
+		id, ok := holders[target{e.Tenant, e.ChangeKey, e.TriggerID, e.ActionIndex}]
 		switch {
 		case !ok:
 			return fmt.Errorf("entry %q was not stored, and no entry holds its change key: its id is already in the log", e.ID)

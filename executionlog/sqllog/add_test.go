@@ -86,7 +86,7 @@ func testClosedDB(t *testing.T, b backend) {
 		},
 		"Get":     func() error { _, err := l.Get(ctx, executionlog.Scope{}, e.ID); return err },
 		"Query":   func() error { _, err := l.Query(ctx, executionlog.Filter{}); return err },
-		"Prune":   func() error { _, err := l.Prune(ctx, at(0)); return err },
+		"Prune":   func() error { _, err := l.Prune(ctx, executionlog.Scope{}, at(0)); return err },
 		"Migrate": func() error { return l.Migrate(ctx) },
 	}
 	for name, call := range calls {

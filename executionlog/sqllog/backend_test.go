@@ -139,6 +139,7 @@ func runBackend(t *testing.T, b backend) {
 		{"ExactRoundTrip", testExactRoundTrip},
 		{"BadInput", testBadInput},
 		{"ClaimsAcrossEngines", testClaimsAcrossEngines},
+		{"ClaimsAcrossEnginesPerTenant", testClaimsAcrossEnginesPerTenant},
 		{"GroupUpdates", testGroupUpdates},
 		{"GroupUpdatesAppend", testGroupUpdatesAppend},
 		{"GroupUpdateFallback", testGroupUpdateFallback},
@@ -150,6 +151,7 @@ func runBackend(t *testing.T, b backend) {
 		{"AddTxKeyRace", testAddTxKeyRace},
 		{"GroupAddsChangeKeys", testGroupAddsChangeKeys},
 		{"MigrateChangeKey", testMigrateChangeKey},
+		{"MigrateTenant", testMigrateTenant},
 		{"RecordAttemptErrors", testRecordAttemptErrors},
 	}
 	for _, tc := range tests {

@@ -37,8 +37,9 @@ import (
 // waiting for each other up to 10 s.
 const benchSQLiteDSN = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 
-// benchOpen opens the database of kind ("sqlite", in a file at path, or
-// "postgres"), skipping the benchmark when PostgreSQL is not configured.
+// benchOpen opens the database of kind ("sqlite", in a file at path,
+// "postgres" or "mysql"), skipping the benchmark when the server is not
+// configured.
 func benchOpen(b *testing.B, kind, path string) (*sql.DB, Dialect) {
 	b.Helper()
 	switch kind {
@@ -59,6 +60,17 @@ func benchOpen(b *testing.B, kind, path string) (*sql.DB, Dialect) {
 		}
 		db.SetMaxOpenConns(8)
 		return db, Postgres
+	case "mysql":
+		dsn := os.Getenv("TICKETHOOKS_MYSQL_DSN")
+		if dsn == "" {
+			b.Skip("set TICKETHOOKS_MYSQL_DSN to benchmark the MySQL/MariaDB log")
+		}
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			b.Fatalf("sql.Open: %v", err)
+		}
+		db.SetMaxOpenConns(8)
+		return db, MySQL
 	}
 	b.Fatalf("unknown database %q", kind)
 	return nil, nil
@@ -309,11 +321,12 @@ func benchParallel(b *testing.B, workers int, cycle func(owner string) error) {
 
 // bigBenchPrefix is the table prefix of the PostgreSQL million-entry log
 // kept between runs when TICKETHOOKS_BIG_DIR is set.
-const bigBenchPrefix = "thbigbench_"
+const bigBenchPrefix = "thbigtenants_"
 
 // bigBenchLog returns a log of bigRows entries (as TestBig loads them:
-// created one a second up to base, each with one attempt; 5% failed or
-// pending with an error) and a ticket id that has entries.
+// created one a second up to base, spread over bigTenants tenants, each
+// with one attempt; 20% failed or pending with an error) and a ticket id
+// of bigTenant that has entries.
 //
 // When TICKETHOOKS_BIG_DIR is set, the log is kept for later runs: SQLite
 // in a file in that directory, PostgreSQL under bigBenchPrefix (drop it
@@ -328,7 +341,7 @@ func bigBenchLog(b *testing.B, kind string) (*Log, int) {
 	ctx := context.Background()
 	switch kind {
 	case "sqlite":
-		path := filepath.Join(dir, "big-sqlite.db")
+		path := filepath.Join(dir, "big-sqlite-tenants.db")
 		if _, err := os.Stat(path); err != nil {
 			tmp := path + ".loading"
 			for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
@@ -346,7 +359,7 @@ func bigBenchLog(b *testing.B, kind string) (*Log, int) {
 		db, d := benchOpen(b, kind, path)
 		b.Cleanup(func() { db.Close() })
 		l := benchLog(b, db, d, DefaultTablePrefix, true)
-		return l, bigBenchTicket(b, l)
+		return l, bigTicket(b, l)
 	case "postgres":
 		db, d := benchOpen(b, kind, "")
 		prefix := bigBenchPrefix
@@ -368,19 +381,10 @@ func bigBenchLog(b *testing.B, kind string) (*Log, int) {
 			}
 			loadBigBench(b, l)
 		}
-		return l, bigBenchTicket(b, l)
+		return l, bigTicket(b, l)
 	}
 	b.Fatalf("unknown database %q", kind)
 	return nil, 0
-}
-
-// bigBenchTicket returns the ticket of the newest entry.
-func bigBenchTicket(b *testing.B, l *Log) int {
-	var ticket int
-	if err := l.queryRow(context.Background(), l.db, "SELECT ticket_id FROM "+l.entries+" WHERE id = (SELECT MAX(id) FROM "+l.entries+")").Scan(&ticket); err != nil {
-		b.Fatalf("picking a ticket: %v", err)
-	}
-	return ticket
 }
 
 // loadBigBench writes bigRows entries as loadBig does, through Add in
@@ -393,8 +397,7 @@ func loadBigBench(b *testing.B, l *Log) {
 	entries := make([]*executionlog.Entry, 0, batch)
 	for i := range bigRows {
 		created := base.Add(-time.Duration(bigRows-1-i) * time.Second)
-		ticket := 1 + rng.IntN(bigRows/10)
-		errText, code := bigError(rng)
+		tenant, ticket, errText, code := bigRow(rng, i)
 		status, next := executionlog.StatusSucceeded, time.Time{}
 		switch {
 		case errText != "" && i%3 == 0:
@@ -403,7 +406,7 @@ func loadBigBench(b *testing.B, l *Log) {
 			status = executionlog.StatusFailed
 		}
 		entries = append(entries, &executionlog.Entry{
-			ID: executionlog.NewID(created), TriggerID: fmt.Sprintf("trg-%d", i%20), TriggerName: "Notify ERP",
+			ID: executionlog.NewID(created), Tenant: tenant, TriggerID: fmt.Sprintf("trg-%d", i%20), TriggerName: "Notify ERP",
 			TicketID: ticket, Event: "updated", URL: "https://erp.example.com/hooks",
 			RequestHeaders: map[string]string{"Content-Type": "application/json", "Authorization": "[REDACTED]"},
 			RequestBody:    fmt.Appendf(nil, `{"Id":%d,"Subject":"Impressora não liga","Status":"Novo","Urgency":"Alta","ServiceFirstLevel":"TI"}`, ticket),
@@ -430,11 +433,14 @@ func loadBigBench(b *testing.B, l *Log) {
 	b.Logf("%s: loaded %d entries in %v", l.d, bigRows, time.Since(start).Round(time.Second))
 }
 
-// BenchmarkBigQuery measures Query on a log of a million entries (see
-// bigBenchLog): q=ticket, one ticket's entries (about 10); q=day, the
-// newest page of one day; q=error_rare, an error text in about 100
-// entries, which scans the whole log on SQLite; q=error_common, an error
-// text in 5% of the entries; q=failed, the newest page of failed entries.
+// BenchmarkBigQuery measures one tenant's queries on a log of a million
+// entries spread over 1,000 tenants (see bigBenchLog and bigRow), each
+// query of bigTenant, which holds a thousand of them: q=ticket, one
+// ticket's entries (about 10); q=day, the newest page of one day (about
+// 86 entries); q=error_rare, an error text in about 10 of the tenant's
+// entries, which scans all of its entries with an error; q=error_common,
+// an error text in 5% of its entries; q=failed, the newest page of its
+// failed entries.
 // It is skipped unless TICKETHOOKS_BIG=1; loading takes about a minute
 // per database, once when TICKETHOOKS_BIG_DIR is set.
 //
@@ -451,11 +457,11 @@ func BenchmarkBigQuery(b *testing.B) {
 				name string
 				f    executionlog.Filter
 			}{
-				{"ticket", executionlog.Filter{TicketID: ticket}},
-				{"day", executionlog.Filter{From: dayEnd.Add(-24 * time.Hour), To: dayEnd}},
-				{"error_rare", executionlog.Filter{ErrorText: "certificate signed by unknown"}},
-				{"error_common", executionlog.Filter{ErrorText: "Service Unavailable"}},
-				{"failed", executionlog.Filter{Status: executionlog.StatusFailed}},
+				{"ticket", executionlog.Filter{Tenant: bigTenant, TicketID: ticket}},
+				{"day", executionlog.Filter{Tenant: bigTenant, From: dayEnd.Add(-24 * time.Hour), To: dayEnd}},
+				{"error_rare", executionlog.Filter{Tenant: bigTenant, ErrorText: "certificate signed by unknown"}},
+				{"error_common", executionlog.Filter{Tenant: bigTenant, ErrorText: "Service Unavailable"}},
+				{"failed", executionlog.Filter{Tenant: bigTenant, Status: executionlog.StatusFailed}},
 			}
 			for _, q := range queries {
 				b.Run("q="+q.name, func(b *testing.B) {

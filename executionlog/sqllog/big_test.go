@@ -54,6 +54,29 @@ var bigErrors = []struct {
 	{"tls: failed to verify certificate: x509: certificate signed by unknown authority", 1},
 }
 
+// bigTenants is how many tenants the million entries are spread over,
+// round robin: each holds bigRows/bigTenants entries, created one every
+// bigTenants seconds.
+const bigTenants = 1000
+
+// bigTenant is the tenant whose queries TestBig and BenchmarkBigQuery
+// measure. One in 100 of its entries fails with the rare error, so that
+// the rare error's search finds a few.
+const bigTenant = "tenant-042"
+
+// bigRow draws the tenant, ticket and attempt outcome of generated entry
+// i: tickets are numbered per tenant, so that one tenant's ticket has
+// about 10 entries.
+func bigRow(rng *rand.Rand, i int) (tenant string, ticket int, errText string, code int) {
+	tenant = fmt.Sprintf("tenant-%03d", i%bigTenants)
+	ticket = 1 + rng.IntN(bigRows/bigTenants/10)
+	errText, code = bigError(rng)
+	if tenant == bigTenant && (i/bigTenants)%100 == 50 {
+		errText, code = bigErrors[len(bigErrors)-1].text, 0
+	}
+	return tenant, ticket, errText, code
+}
+
 // bigError draws the outcome of a generated attempt: an error of
 // bigErrors with status code 0, or "" and 200 for a success.
 func bigError(rng *rand.Rand) (string, int) {
@@ -67,10 +90,11 @@ func bigError(rng *rand.Rand) (string, int) {
 	return "", 200
 }
 
-// loadBig writes bigRows entries, each with one attempt, straight into the
-// tables with multi-row INSERTs in one transaction, oldest first as an
-// engine adds them: they are created one a second, the newest at base. It
-// returns a ticket id that has entries.
+// loadBig writes bigRows entries of bigTenants tenants (see bigRow), each
+// with one attempt, straight into the tables with multi-row INSERTs in one
+// transaction, oldest first as an engine adds them: they are created one
+// a second, the newest at base. It returns a ticket id of bigTenant that
+// has entries.
 func loadBig(t *testing.T, l *testLog) int {
 	t.Helper()
 	ctx := context.Background()
@@ -90,8 +114,7 @@ func loadBig(t *testing.T, l *testLog) int {
 	for i := range bigRows {
 		created := base.Add(-time.Duration(bigRows-1-i) * time.Second)
 		id := executionlog.NewID(created)
-		ticket := 1 + rng.IntN(bigRows/10)
-		errText, code := bigError(rng)
+		tenant, ticket, errText, code := bigRow(rng, i)
 		status, next := executionlog.StatusSucceeded, any(nil)
 		switch {
 		case errText != "" && i%3 == 0:
@@ -106,7 +129,7 @@ func loadBig(t *testing.T, l *testLog) int {
 		entryArgs = append(entryArgs, id, fmt.Sprintf("trg-%d", i%20), "Notify ERP", 0, ticket, "updated",
 			"https://erp.example.com/hooks", `{"Content-Type":"application/json","Authorization":"[REDACTED]"}`,
 			fmt.Appendf(nil, `{"Id":%d,"Subject":"Impressora não liga","Status":"Novo","Urgency":"Alta","ServiceFirstLevel":"TI"}`, ticket),
-			string(status), 1, 0, false, next, search, "", d.timeArg(created), d.timeArg(created), nil, nil)
+			string(status), 1, 0, false, next, search, "", d.timeArg(created), d.timeArg(created), nil, tenant, nil, nil)
 		attemptArgs = append(attemptArgs, id, 1, 1, d.timeArg(created), int64(250*time.Millisecond), code,
 			[]byte(errText), []byte(`{"ok":false}`), false)
 		if (i+1)%rows == 0 {
@@ -132,9 +155,16 @@ func loadBig(t *testing.T, l *testLog) int {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
+	return bigTicket(t, l.Log)
+}
+
+// bigTicket returns the ticket of bigTenant's newest entry.
+func bigTicket(tb testing.TB, l *Log) int {
+	tb.Helper()
 	var ticket int
-	if err := l.db.QueryRowContext(ctx, "SELECT ticket_id FROM "+l.entries+" WHERE id = (SELECT MAX(id) FROM "+l.entries+")").Scan(&ticket); err != nil {
-		t.Fatalf("picking a ticket: %v", err)
+	if err := l.queryRow(context.Background(), l.db, "SELECT ticket_id FROM "+l.entries+" WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+		bigTenant).Scan(&ticket); err != nil {
+		tb.Fatalf("picking a ticket: %v", err)
 	}
 	return ticket
 }
@@ -150,6 +180,8 @@ func measureBig(t *testing.T, l *testLog) {
 	// A cursor half way through the log.
 	mid := base.Add(-bigRows / 2 * time.Second)
 	midCursor := executionlog.EncodeCursor(mid, executionlog.NewID(mid))
+	// One tenant's queries, of bigTenant's thousand entries; the last
+	// one is an operator's, of every tenant.
 	queries := []struct {
 		name string
 		f    executionlog.Filter
@@ -157,14 +189,21 @@ func measureBig(t *testing.T, l *testLog) {
 		{"newest page (50)", executionlog.Filter{}},
 		{"page at row 500,000 (cursor)", executionlog.Filter{Cursor: midCursor}},
 		{"one ticket (~10 entries)", executionlog.Filter{TicketID: ticket}},
-		{"one trigger, one day", executionlog.Filter{TriggerID: "trg-7", From: base.Add(-48 * time.Hour), To: base.Add(-24 * time.Hour)}},
+		{"one trigger, one day", executionlog.Filter{TriggerID: "trg-2", From: base.Add(-48 * time.Hour), To: base.Add(-24 * time.Hour)}},
 		{"status failed", executionlog.Filter{Status: executionlog.StatusFailed}},
 		{"error common: service unavailable", executionlog.Filter{ErrorText: "Service Unavailable"}},
-		{"error rare: certificate signed by unknown (~100)", executionlog.Filter{ErrorText: "certificate signed by unknown"}},
+		{"error rare: certificate signed by unknown (~10)", executionlog.Filter{ErrorText: "certificate signed by unknown"}},
 		{"error absent: no such host (0)", executionlog.Filter{ErrorText: "no such host"}},
 		{"error rare, last 7 days", executionlog.Filter{ErrorText: "certificate signed", From: base.Add(-7 * 24 * time.Hour)}},
 		{"error + status failed", executionlog.Filter{ErrorText: "connection refused", Status: executionlog.StatusFailed}},
 	}
+	for i := range queries {
+		queries[i].f.Tenant = bigTenant
+	}
+	queries = append(queries, struct {
+		name string
+		f    executionlog.Filter
+	}{"every tenant: newest page (50)", executionlog.Filter{AllTenants: true}})
 	for _, q := range queries {
 		var runs []time.Duration
 		var n int
@@ -188,16 +227,41 @@ func measureBig(t *testing.T, l *testLog) {
 		t.Fatalf("Claim: %v", err)
 	}
 	t.Logf("%s: %-50s %4d entries  %v", l.d, "claim 100 due", len(claimed), time.Since(start).Round(10*time.Microsecond))
-
-	// Retention: prune the finished entries of the older half.
 	start = time.Now()
-	pruned, err := l.Prune(ctx, mid)
+	claimed, err = l.Claim(ctx, executionlog.Claim{Owner: "bench", Now: base.Add(time.Hour), Lease: time.Minute, Limit: 100, PerTenant: 4})
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	t.Logf("%s: %-50s %4d entries  %v", l.d, "claim 100 due, 4 per tenant", len(claimed), time.Since(start).Round(10*time.Microsecond))
+	start = time.Now()
+	pending, err := l.CountPending(ctx, bigTenant, 0)
+	if err != nil {
+		t.Fatalf("CountPending: %v", err)
+	}
+	t.Logf("%s: %-50s %4d entries  %v", l.d, "count one tenant's pending entries", pending, time.Since(start).Round(10*time.Microsecond))
+
+	// Retention: prune one tenant's finished entries, then every
+	// tenant's of the older half.
+	start = time.Now()
+	pruned, err := l.Prune(ctx, executionlog.TenantScope(bigTenant), mid)
+	if err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	t.Logf("%s: pruned %d finished entries of one tenant's older half in %v", l.d, pruned, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	deleted, err := l.Delete(ctx, executionlog.Filter{Tenant: "tenant-007"})
+	if err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	t.Logf("%s: deleted one tenant's %d entries in %v", l.d, deleted, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	pruned, err = l.Prune(ctx, executionlog.AllTenants, mid)
 	if err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
 	t.Logf("%s: pruned %d finished entries of the older half in %v", l.d, pruned, time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	page, err := l.Query(ctx, executionlog.Filter{})
+	page, err := l.Query(ctx, executionlog.Filter{Tenant: bigTenant})
 	if err != nil {
 		t.Fatalf("Query after Prune: %v", err)
 	}

@@ -17,10 +17,18 @@ import (
 // claim time twice.
 const dueCondition = "status = 'pending' AND next_attempt_at <= ? AND (lease_owner IS NULL OR lease_until <= ?)"
 
-// Claim implements executionlog.Log.Claim. On PostgreSQL and MySQL/MariaDB, engines claiming at the same time skip
-// each other's locked rows (FOR UPDATE SKIP LOCKED): each entry goes to
-// exactly one of them and none waits for another. On SQLite the claim is
-// one write statement, serialized with every other writer.
+// Claim implements executionlog.Log.Claim. On PostgreSQL and
+// MySQL/MariaDB, engines claiming at the same time skip each other's
+// locked rows (FOR UPDATE SKIP LOCKED): each entry goes to exactly one of
+// them and none waits for another. On SQLite the claim is one write
+// statement, serialized with every other writer.
+//
+// With c.PerTenant, the claim looks among the oldest due entries, at most
+// max(4*c.Limit, 256) of them, and takes at most c.PerTenant of each
+// tenant (see "Tenants" in the package documentation). c.SkipTenants
+// leaves out the entries of its first executionlog.MaxSkipTenants
+// tenants; a name that executionlog.ValidateTenant refuses, which no
+// entry can have, is ignored.
 func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -36,8 +44,16 @@ func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.E
 	}
 	// A stored time s, a whole microsecond, is <= Now exactly when it is
 	// <= Now truncated to the microsecond.
-	now := microUTC(c.Now)
-	rows, err := l.d.claim(ctx, l, c.Owner, now, microUTC(c.Now.Add(c.Lease)), c.Limit)
+	spec := claimSpec{owner: c.Owner, now: microUTC(c.Now), until: microUTC(c.Now.Add(c.Lease)), limit: c.Limit,
+		perTenant: c.PerTenant}
+	for _, t := range c.SkipTenants[:min(len(c.SkipTenants), executionlog.MaxSkipTenants)] {
+		// A tenant no entry can have needs no skipping, and PostgreSQL
+		// could not compare it.
+		if executionlog.ValidateTenant(t) == nil {
+			spec.skip = append(spec.skip, t)
+		}
+	}
+	rows, err := l.d.claim(ctx, l, spec)
 	if err != nil {
 		return nil, fmt.Errorf("sqllog: claim for %q: %w", c.Owner, err)
 	}
@@ -56,16 +72,82 @@ func (l *Log) Claim(ctx context.Context, c executionlog.Claim) ([]executionlog.E
 	return out, nil
 }
 
+// claimSpec is what one claim asks for, its times in the log's
+// precision.
+type claimSpec struct {
+	owner      string
+	now, until time.Time
+	limit      int
+	// perTenant, when positive, is the most entries of one tenant to
+	// lease; skip lists the tenants whose entries are not leased, at
+	// most executionlog.MaxSkipTenants valid ones.
+	perTenant int
+	skip      []string
+}
+
+// due returns the condition that selects the entries c may lease, written
+// with ? placeholders, and its arguments.
+func (c claimSpec) due(d Dialect) (string, []any) {
+	cond, args := dueCondition, []any{d.timeArg(c.now), d.timeArg(c.now)}
+	if len(c.skip) > 0 {
+		cond += " AND tenant NOT IN (" + strings.Repeat(", ?", len(c.skip))[2:] + ")"
+		for _, t := range c.skip {
+			args = append(args, t)
+		}
+	}
+	return cond, args
+}
+
+// claimWindow is how many of the oldest due entries a claim with a share
+// per tenant looks among, for a claim of limit entries: enough that a
+// tenant with a long backlog leaves room for others' entries, few enough
+// that the scan stays short.
+func claimWindow(limit int) int {
+	return max(4*limit, 256)
+}
+
+// pickShares returns, of rows in due order, the first ones that keep at
+// most perTenant of each tenant, at most limit of them.
+func pickShares(rows []entryRow, perTenant, limit int) []entryRow {
+	taken := make(map[string]int)
+	out := rows[:0]
+	for _, r := range rows {
+		if len(out) == limit {
+			break
+		}
+		if taken[r.e.Tenant] >= perTenant {
+			continue
+		}
+		taken[r.e.Tenant]++
+		out = append(out, r)
+	}
+	return out
+}
+
 // claimReturning is the claim of dialects with UPDATE ... RETURNING
 // (PostgreSQL, SQLite): one statement picks the due rows from the table
 // expression from, locking them with lock (" FOR UPDATE SKIP LOCKED" or
-// ""), leases them and returns them.
-func claimReturning(ctx context.Context, l *Log, from, lock, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+// ""), leases them and returns them. With a share per tenant, it numbers
+// the rows of each tenant in a window of the oldest due rows (see
+// claimWindow), which it locks, and keeps the first perTenant of each.
+func claimReturning(ctx context.Context, l *Log, from, lock string, c claimSpec) ([]entryRow, error) {
 	d := l.d
+	cond, cargs := c.due(d)
+	args := append([]any{c.owner, d.timeArg(c.until)}, cargs...)
+	var pick string
+	if c.perTenant <= 0 {
+		pick = "SELECT id FROM " + from + " WHERE " + cond + " ORDER BY next_attempt_at, id LIMIT ?" + lock
+		args = append(args, c.limit)
+	} else {
+		pick = "SELECT id FROM (SELECT id, next_attempt_at," +
+			" ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY next_attempt_at, id) AS rn" +
+			" FROM (SELECT id, tenant, next_attempt_at FROM " + from + " WHERE " + cond +
+			" ORDER BY next_attempt_at, id LIMIT ?" + lock + ") w) r" +
+			" WHERE rn <= ? ORDER BY next_attempt_at, id LIMIT ?"
+		args = append(args, claimWindow(c.limit), c.perTenant, c.limit)
+	}
 	rows, err := l.query(ctx, l.db, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ?"+
-		" WHERE id IN (SELECT id FROM "+from+" WHERE "+dueCondition+
-		" ORDER BY next_attempt_at, id LIMIT ?"+lock+") RETURNING "+entryCols,
-		owner, d.timeArg(until), d.timeArg(now), d.timeArg(now), limit)
+		" WHERE id IN ("+pick+") RETURNING "+entryCols, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -53,10 +53,11 @@ type Dialect interface {
 	afterMigrate(ctx context.Context, l *Log, q queryer) error
 
 	// claim leases due entries; see Log.Claim.
-	claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error)
-	// pruneBatch deletes up to n finished entries created before cutoff,
-	// with their attempts, and returns how many entries it deleted.
-	pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error)
+	claim(ctx context.Context, l *Log, c claimSpec) ([]entryRow, error)
+	// pruneBatch deletes up to n entries matching cond, a condition
+	// written with ? placeholders whose arguments are args, with their
+	// attempts, and returns how many entries it deleted.
+	pruneBatch(ctx context.Context, l *Log, cond string, args []any, n int) (int64, error)
 }
 
 // oneStatementWriter is an optional part of a Dialect, for databases
@@ -93,14 +94,40 @@ type migration struct {
 // keyConflict is the ON CONFLICT clause of PostgreSQL and SQLite that
 // skips a row whose change key, trigger and action are stored: its target
 // is the partial unique index of the keyed entries.
-const keyConflict = " ON CONFLICT (change_key, trigger_id, action_index) WHERE change_key IS NOT NULL DO NOTHING"
+const keyConflict = " ON CONFLICT (tenant, change_key, trigger_id, action_index) WHERE change_key IS NOT NULL DO NOTHING"
 
 // changeKeyIndex returns the statement that creates the unique index of
 // the change keys of l's entries, for the entries that have one, on
-// PostgreSQL and SQLite.
+// PostgreSQL and SQLite, as schema versions before tenants made it.
 func changeKeyIndex(l *Log) string {
 	return `CREATE UNIQUE INDEX ` + l.name("entries_change_key") + ` ON ` + l.entries +
 		` (change_key, trigger_id, action_index) WHERE change_key IS NOT NULL`
+}
+
+// tenantIndexes returns the statements, shared by PostgreSQL and SQLite,
+// that rebuild the indexes of per-tenant queries to lead with the tenant
+// column, which the caller adds first. The index of (created_at, id)
+// stays for the queries of every tenant (an operator's view and Prune of
+// every tenant); entries_tenant_created_idx serves one tenant's pages.
+// The change keys become unique per tenant. The due index, which serves
+// the claims of every tenant, is unchanged.
+func tenantIndexes(l *Log) []string {
+	index := func(name, cols string) []string {
+		return []string{
+			`DROP INDEX IF EXISTS ` + l.name(name),
+			`CREATE INDEX ` + l.name(name) + ` ON ` + l.entries + ` ` + cols,
+		}
+	}
+	var out []string
+	out = append(out, `CREATE INDEX `+l.name("entries_tenant_created_idx")+` ON `+l.entries+` (tenant, created_at, id)`)
+	out = append(out, index("entries_ticket_idx", "(tenant, ticket_id, created_at, id)")...)
+	out = append(out, index("entries_trigger_idx", "(tenant, trigger_id, created_at, id)")...)
+	out = append(out, index("entries_status_idx", "(tenant, status, created_at, id)")...)
+	out = append(out,
+		`DROP INDEX IF EXISTS `+l.name("entries_change_key"),
+		`CREATE UNIQUE INDEX `+l.name("entries_change_key")+` ON `+l.entries+
+			` (tenant, change_key, trigger_id, action_index) WHERE change_key IS NOT NULL`)
+	return out
 }
 
 // questionRebind returns query unchanged: the dialect uses ? placeholders.

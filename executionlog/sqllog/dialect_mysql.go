@@ -106,6 +106,26 @@ func (mysqlDialect) schema(l *Log) []migration {
 		applied: "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()" +
 			" AND table_name = ? AND column_name = 'change_key'",
 		appliedArgs: []any{l.prefix + "entries"},
+	}, {
+		version: 3,
+		// The tenant of the entry, compared byte by byte; rows written
+		// before tenants belong to tenant "". VARBINARY(255) keeps the
+		// composite keys below InnoDB's 3,072-byte limit, where utf8mb4
+		// would count four bytes a character. The indexes of per-tenant
+		// queries lead with it, and change keys become unique per
+		// tenant. One statement, so that it takes effect whole or not at
+		// all.
+		stmts: []string{`ALTER TABLE ` + l.entries +
+			` ADD COLUMN tenant VARBINARY(` + strconv.Itoa(executionlog.MaxTenantBytes) + `) NOT NULL DEFAULT ''` +
+			`, ADD KEY ` + l.name("entries_tenant_created_idx") + ` (tenant, created_at, id)` +
+			`, DROP KEY ` + l.name("entries_ticket_idx") + `, ADD KEY ` + l.name("entries_ticket_idx") + ` (tenant, ticket_id, created_at, id)` +
+			`, DROP KEY ` + l.name("entries_trigger_idx") + `, ADD KEY ` + l.name("entries_trigger_idx") + ` (tenant, trigger_id, created_at, id)` +
+			`, DROP KEY ` + l.name("entries_status_idx") + `, ADD KEY ` + l.name("entries_status_idx") + ` (tenant, status, created_at, id)` +
+			`, DROP KEY ` + l.name("entries_change_key") + `, ADD UNIQUE KEY ` + l.name("entries_change_key") +
+			` (tenant, change_key, trigger_id, action_index)`},
+		applied: "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()" +
+			" AND table_name = ? AND column_name = 'tenant'",
+		appliedArgs: []any{l.prefix + "entries"},
 	}}
 }
 
@@ -136,30 +156,68 @@ func (mysqlDialect) afterMigrate(context.Context, *Log, queryer) error { return 
 
 // claim picks the due rows with SELECT ... FOR UPDATE SKIP LOCKED in a
 // READ COMMITTED transaction (no gap locks to block other engines'
-// inserts), then leases them by id.
-func (mysqlDialect) claim(ctx context.Context, l *Log, owner string, now, until time.Time, limit int) ([]entryRow, error) {
+// inserts), then leases them by id. With a share per tenant, it locks the
+// ids and tenants of a window of the oldest due rows (see claimWindow),
+// picks each tenant's share of them in Go, leases those and reads them;
+// the rows it does not pick are unlocked when the transaction commits.
+func (mysqlDialect) claim(ctx context.Context, l *Log, c claimSpec) ([]entryRow, error) {
 	d := l.d
 	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	rs, err := l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE "+dueCondition+
-		" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", d.timeArg(now), d.timeArg(now), limit)
-	if err != nil {
-		rollback(tx)
-		return nil, err
-	}
-	rows, err := l.scanEntries(rs)
+	rows, err := func() ([]entryRow, error) {
+		cond, args := c.due(d)
+		if c.perTenant <= 0 {
+			rs, err := l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE "+cond+
+				" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", append(args, c.limit)...)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := l.scanEntries(rs)
+			if err != nil || len(rows) == 0 {
+				return nil, err
+			}
+			return rows, mysqlLease(ctx, l, tx, c, rows)
+		}
+		rs, err := l.query(ctx, tx, "SELECT id, tenant FROM "+l.entries+" WHERE "+cond+
+			" ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", append(args, claimWindow(c.limit))...)
+		if err != nil {
+			return nil, err
+		}
+		var window []entryRow
+		for rs.Next() {
+			var r entryRow
+			if err := rs.Scan(&r.e.ID, &r.e.Tenant); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			window = append(window, r)
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+		picked := pickShares(window, c.perTenant, c.limit)
+		if len(picked) == 0 {
+			return nil, nil
+		}
+		if err := mysqlLease(ctx, l, tx, c, picked); err != nil {
+			return nil, err
+		}
+		ids := make([]any, len(picked))
+		for i, r := range picked {
+			ids[i] = r.e.ID
+		}
+		rs, err = l.query(ctx, tx, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id IN ("+strings.Repeat(", ?", len(ids))[2:]+")", ids...)
+		if err != nil {
+			return nil, err
+		}
+		return l.scanEntries(rs)
+	}()
 	if err != nil || len(rows) == 0 {
-		rollback(tx)
-		return nil, err
-	}
-	args := []any{owner, d.timeArg(until)}
-	for _, r := range rows {
-		args = append(args, r.e.ID)
-	}
-	marks := strings.Repeat(", ?", len(rows))[2:]
-	if _, err := l.exec(ctx, tx, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks+")", args...); err != nil {
 		rollback(tx)
 		return nil, err
 	}
@@ -167,16 +225,26 @@ func (mysqlDialect) claim(ctx context.Context, l *Log, owner string, now, until 
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	for i := range rows {
-		rows[i].e.LeaseOwner, rows[i].e.LeaseUntil = owner, until
+		rows[i].e.LeaseOwner, rows[i].e.LeaseUntil = c.owner, c.until
 	}
 	return rows, nil
 }
 
+// mysqlLease leases rows, locked by tx, to c's owner.
+func mysqlLease(ctx context.Context, l *Log, tx *sql.Tx, c claimSpec, rows []entryRow) error {
+	args := []any{c.owner, l.d.timeArg(c.until)}
+	for _, r := range rows {
+		args = append(args, r.e.ID)
+	}
+	marks := strings.Repeat(", ?", len(rows))[2:]
+	_, err := l.exec(ctx, tx, "UPDATE "+l.entries+" SET lease_owner = ?, lease_until = ? WHERE id IN ("+marks+")", args...)
+	return err
+}
+
 // pruneBatch deletes one batch of entries with a single-table DELETE ...
 // LIMIT; the foreign key deletes their attempts.
-func (mysqlDialect) pruneBatch(ctx context.Context, l *Log, cutoff time.Time, n int) (int64, error) {
-	res, err := l.exec(ctx, l.db, "DELETE FROM "+l.entries+" WHERE "+finishedCondition+" LIMIT "+strconv.Itoa(n),
-		l.d.timeArg(cutoff))
+func (mysqlDialect) pruneBatch(ctx context.Context, l *Log, cond string, args []any, n int) (int64, error) {
+	res, err := l.exec(ctx, l.db, "DELETE FROM "+l.entries+" WHERE "+cond+" LIMIT "+strconv.Itoa(n), args...)
 	if err != nil {
 		return 0, err
 	}

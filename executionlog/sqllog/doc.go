@@ -92,13 +92,46 @@
 // any engine. Engines should use one clock: Claim compares the leases
 // with the Now it is given.
 //
+// # Tenants
+//
+// An entry's Tenant is the tenant column (schema version 3; 4 on
+// SQLite), compared byte by byte (text COLLATE "C" on PostgreSQL,
+// VARBINARY(255) on MySQL/MariaDB, which keeps composite keys within
+// InnoDB's limit). Migrating keeps existing rows as tenant ""; on a
+// large table, rebuilding the indexes holds writes for the time it
+// takes. The
+// indexes of one tenant's queries lead with it: (tenant, created_at, id)
+// for its pages, (tenant, ticket_id, ...), (tenant, trigger_id, ...) and
+// (tenant, status, ...) for its filters, and on SQLite the partial index
+// of its entries with an error; with 1,000 tenants, a tenant's error
+// search reads only its own entries. The (created_at, id) index stays for
+// an operator's view of every tenant. Get, Redeliver, Query, Delete and
+// Prune put the tenant in their WHERE clause, so an entry of another
+// tenant is never read or changed, and is not found.
+//
+// Delete walks the matching entries oldest first and deletes them with
+// their attempts 1,000 per short transaction, pending ones included; an
+// engine delivering one then gets executionlog.ErrNotFound from Update.
+// CountPending counts through the (tenant, status) index and stops at
+// its limit.
+//
+// A Claim with PerTenant looks among the oldest due entries, at most
+// max(4*Limit, 256) of them, and takes at most PerTenant of each tenant:
+// on PostgreSQL and SQLite one UPDATE whose subquery numbers the rows of
+// each tenant with ROW_NUMBER() OVER (PARTITION BY tenant ...) over that
+// window, which PostgreSQL locks with FOR UPDATE SKIP LOCKED; on
+// MySQL/MariaDB the window is locked with FOR UPDATE SKIP LOCKED and the
+// shares are picked in Go, in the same transaction. Claim.SkipTenants
+// becomes tenant NOT IN (...). With many busy tenants, or engines
+// claiming at once, the shares are approximate.
+//
 // # Change keys and late attempts
 //
 // An entry's ChangeKey, the host's idempotency key for the ticket change,
 // is the change_key column (schema version 2; 3 on SQLite), NULL when the
-// host gave none. A unique index on (change_key, trigger_id,
+// host gave none. A unique index on (tenant, change_key, trigger_id,
 // action_index), partial on PostgreSQL and SQLite, holds at most one
-// entry per key, trigger and webhook action. Add inserts keyed entries
+// entry per tenant, key, trigger and webhook action. Add inserts keyed entries
 // with ON CONFLICT DO NOTHING (MySQL: ON DUPLICATE KEY UPDATE id = id),
 // so that a key already stored, or being stored by a transaction that
 // then commits, skips the entry without an error that would abort the
@@ -172,7 +205,8 @@
 // # Redelivery and recorded sends
 //
 // Redeliver puts a finished entry back in the queue with one UPDATE ...
-// WHERE id = ? AND status IN ('succeeded', 'failed'): the entry becomes
+// WHERE id = ? AND tenant = ? AND status IN ('succeeded', 'failed') (no
+// tenant condition for executionlog.AllTenants): the entry becomes
 // pending and due, keeps its id and attempts, and its series_start column
 // records how many attempts came before, so the engine's retry policy
 // counts the new series from there. Add also accepts entries already
@@ -184,7 +218,8 @@
 // # Retention
 //
 // The log keeps every entry until Prune deletes it: call Prune
-// periodically with a cutoff such as 30 days ago. It deletes finished
+// periodically with a cutoff such as 30 days ago, for one tenant's scope
+// or for executionlog.AllTenants. It deletes finished
 // entries, 1,000 per short transaction, and never pending ones, so a
 // delivery still being retried is never lost. Add never returns
 // executionlog.ErrFull.
@@ -202,12 +237,17 @@
 //     may (pg_trgm is a trusted extension from PostgreSQL 13: a database
 //     owner may create it); when it may not, Migrate succeeds, search runs
 //     without the index (a parallel scan of the entries), and every later
-//     Migrate tries again. Building the index on
-//     a large log blocks writes while it runs; to avoid that, create it
+//     Migrate tries again. One tenant's search reads that tenant's
+//     entries with an error, newest first, through a partial B-tree
+//     index of (tenant, created_at, id) (schema version 3), which the
+//     planner prefers when the tenant holds a small part of the log.
+//     Building the trigram index on a large log blocks writes while it
+//     runs; to avoid that, create it
 //     first with CREATE INDEX CONCURRENTLY <prefix>entries_error_idx ON
 //     <prefix>entries USING gin (error_text gin_trgm_ops).
-//   - SQLite: a partial index of the entries with an error (created_at,
-//     id, error_text; schema version 2) is scanned newest first, the LIKE
+//   - SQLite: a partial index of the entries with an error (tenant,
+//     created_at, id, error_text; schema version 4, and one without the
+//     tenant for a search of every tenant) is scanned newest first, the LIKE
 //     tested on the index, and the table read only for matches, until
 //     the page is full, so a search never reads the entries without an
 //     error.
@@ -225,7 +265,7 @@
 // # Limits
 //
 // Times are stored in UTC with microsecond precision. In MySQL, ids,
-// trigger ids and lease owners hold at most 255 bytes. PostgreSQL and
+// trigger ids, tenants and lease owners hold at most 255 bytes. PostgreSQL and
 // MySQL reject text that is not valid UTF-8 (and PostgreSQL text with NUL
 // bytes) in an entry's trigger name, URL, event and headers; attempts'
 // errors and response bodies, and request bodies, are binary and kept

@@ -87,7 +87,7 @@ func Example() {
 	}
 
 	// Prune keeps pending entries, however old.
-	pruned, err := l.Prune(ctx, now.Add(24*time.Hour))
+	pruned, err := l.Prune(ctx, executionlog.AllTenants, now.Add(24*time.Hour))
 	if err != nil {
 		log.Fatal(err)
 	}

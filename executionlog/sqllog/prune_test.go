@@ -36,7 +36,7 @@ func testPrune(t *testing.T, b backend) {
 	finish(t, tl, at(0), executionlog.StatusPending, "HTTP 503", oldPending...)
 	finish(t, tl, at(0), executionlog.StatusSucceeded, "", kept...)
 
-	n, err := tl.Prune(ctx, cutoff)
+	n, err := tl.Prune(ctx, executionlog.Scope{}, cutoff)
 	if err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
@@ -57,7 +57,7 @@ func testPrune(t *testing.T, b backend) {
 	if got := count(t, tl.Log, "SELECT COUNT(*) FROM "+tl.attempts); got != len(want) {
 		t.Errorf("attempts after Prune = %d, want %d (one per remaining entry)", got, len(want))
 	}
-	if n, err := tl.Prune(ctx, cutoff); err != nil || n != 0 {
+	if n, err := tl.Prune(ctx, executionlog.Scope{}, cutoff); err != nil || n != 0 {
 		t.Errorf("second Prune = %d, %v; want 0, nil", n, err)
 	}
 }

@@ -13,18 +13,22 @@ import (
 )
 
 // Get implements executionlog.Log.Get. An id that executionlog.CheckID
-// refuses is not found without a query.
+// refuses, or a scope that Scope.Check refuses, is not found without a
+// query; an entry of another tenant is not found by the query, which
+// looks for the id within the scope.
 func (l *Log) Get(ctx context.Context, s executionlog.Scope, id string) (executionlog.Entry, error) {
-	if !s.Includes("") {
-		return executionlog.Entry{}, executionlog.ErrNotFound
-	}
 	if err := ctx.Err(); err != nil {
 		return executionlog.Entry{}, err
 	}
 	if err := notStored(id); err != nil {
 		return executionlog.Entry{}, fmt.Errorf("sqllog: get: %w", err)
 	}
-	r, err := l.scanEntry(l.queryRow(ctx, l.db, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id = ?", id))
+	scope, sargs, err := scopeCondition(s)
+	if err != nil {
+		return executionlog.Entry{}, fmt.Errorf("sqllog: get: %w: %w", executionlog.ErrNotFound, err)
+	}
+	r, err := l.scanEntry(l.queryRow(ctx, l.db, "SELECT "+entryCols+" FROM "+l.entries+" WHERE id = ?"+scope,
+		append([]any{id}, sargs...)...))
 	if isNoRows(err) {
 		return executionlog.Entry{}, fmt.Errorf("sqllog: get: %w: %q", executionlog.ErrNotFound, id)
 	}
@@ -52,43 +56,8 @@ func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Pa
 		return executionlog.Page{}, err
 	}
 
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
-	}
 	d := l.d
-	if !f.From.IsZero() {
-		add("created_at >= ?", d.timeArg(ceilMicro(f.From)))
-	}
-	if !f.To.IsZero() {
-		add("created_at < ?", d.timeArg(ceilMicro(f.To)))
-	}
-	if f.TicketID != 0 {
-		add("ticket_id = ?", f.TicketID)
-	}
-	if f.TriggerID != "" {
-		add("trigger_id = ?", f.TriggerID)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	// A search text with a line break or NUL cannot be matched exactly
-	// against error_text, where line breaks separate attempts: match each
-	// of its parts there, and the whole against each attempt in Go.
-	needle := searchText(f.ErrorText)
-	exact := !strings.Contains(needle, "\n")
-	for part := range strings.SplitSeq(needle, "\n") {
-		if part != "" {
-			add("error_text LIKE ? ESCAPE '!'", "%"+escapeLike(part)+"%")
-		}
-	}
-	if f.ErrorText != "" {
-		// Implied by the LIKEs; it lets SQLite use its partial index
-		// of the entries with an error.
-		add("error_text != ''")
-	}
+	where, args, exact := l.filterCondition(f)
 
 	var page executionlog.Page
 	fetch := f.Limit + 1
@@ -145,6 +114,66 @@ func (l *Log) Query(ctx context.Context, f executionlog.Filter) (executionlog.Pa
 		last := rows[len(rows)-1].e
 		at, id, after = last.CreatedAt, last.ID, true
 	}
+}
+
+// filterCondition returns the conditions, written with ? placeholders,
+// that select the entries matching f, a normalized filter, apart from its
+// cursor, with their arguments. exact reports whether they select exactly
+// those entries: when it is false, f.ErrorText holds a line break or NUL,
+// which cannot be matched exactly against error_text, where line breaks
+// separate attempts; the conditions then match each of its parts there,
+// and the caller matches the whole against each attempt in Go.
+func (l *Log) filterCondition(f executionlog.Filter) (where []string, args []any, exact bool) {
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	d := l.d
+	if !f.AllTenants {
+		add("tenant = ?", f.Tenant)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", d.timeArg(ceilMicro(f.From)))
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", d.timeArg(ceilMicro(f.To)))
+	}
+	if f.TicketID != 0 {
+		add("ticket_id = ?", f.TicketID)
+	}
+	if f.TriggerID != "" {
+		add("trigger_id = ?", f.TriggerID)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	needle := searchText(f.ErrorText)
+	exact = !strings.Contains(needle, "\n")
+	for part := range strings.SplitSeq(needle, "\n") {
+		if part != "" {
+			add("error_text LIKE ? ESCAPE '!'", "%"+escapeLike(part)+"%")
+		}
+	}
+	if f.ErrorText != "" {
+		// Implied by the LIKEs; it lets SQLite use its partial indexes
+		// of the entries with an error.
+		add("error_text != ''")
+	}
+	return where, args, exact
+}
+
+// scopeCondition returns the condition, to follow a WHERE clause's
+// others (" AND tenant = ?", or "" for every tenant), that keeps the
+// entries of scope s, and its arguments. It returns an error wrapping
+// executionlog.ErrInvalidTenant when Scope.Check refuses s.
+func scopeCondition(s executionlog.Scope) (string, []any, error) {
+	if err := s.Check(); err != nil {
+		return "", nil, err
+	}
+	if s.AllTenants {
+		return "", nil, nil
+	}
+	return " AND tenant = ?", []any{s.Tenant}, nil
 }
 
 // notStored returns an error wrapping executionlog.ErrNotFound when no

@@ -16,7 +16,7 @@ import (
 // the order scanEntry reads them.
 const entryCols = "id, trigger_id, trigger_name, action_index, ticket_id, event, url, " +
 	"request_headers, request_body, status, attempt_count, series_start, test, next_attempt_at, " +
-	"lease_owner, lease_until, note, created_at, updated_at, change_key"
+	"lease_owner, lease_until, note, created_at, updated_at, change_key, tenant"
 
 // attemptCols are the columns of the attempts table, in the order
 // loadAttempts reads them. An attempt's number is its seq, its place among
@@ -54,7 +54,7 @@ func (l *Log) scanEntry(s scanner) (entryRow, error) {
 	e := &r.e
 	err := s.Scan(&e.ID, &e.TriggerID, &e.TriggerName, &e.ActionIndex, &e.TicketID, &e.Event, &e.URL,
 		&headers, &e.RequestBody, &status, &r.count, &e.SeriesStart, &e.Test, l.scanTime(&e.NextAttemptAt),
-		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt), &key)
+		&owner, l.scanTime(&e.LeaseUntil), &e.Note, l.scanTime(&e.CreatedAt), l.scanTime(&e.UpdatedAt), &key, &e.Tenant)
 	if err != nil {
 		return r, err
 	}

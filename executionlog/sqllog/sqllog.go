@@ -55,6 +55,8 @@ var (
 	_ executionlog.TxAdder = (*Log)(nil)
 
 	_ executionlog.AttemptRecorder = (*Log)(nil)
+	_ executionlog.Pruner          = (*Log)(nil)
+	_ executionlog.PendingCounter  = (*Log)(nil)
 )
 
 // New returns a Log that stores its entries in db, a database of the
