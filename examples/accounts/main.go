@@ -220,7 +220,10 @@ func run() error {
 			return 0, err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && into != nil {
+		if into != nil {
+			if resp.StatusCode != http.StatusOK {
+				return resp.StatusCode, fmt.Errorf("GET %s: %s", path, resp.Status)
+			}
 			return resp.StatusCode, json.NewDecoder(resp.Body).Decode(into)
 		}
 		return resp.StatusCode, nil
@@ -266,7 +269,14 @@ func run() error {
 	for _, e := range all.Entries {
 		byTenant[e.Tenant]++
 	}
-	fmt.Printf("The host's staff see every account: %v\n", byTenant)
+	fmt.Printf("The host's staff see every account on one page (newest 200): %v\n", byTenant)
+	for _, account := range []string{"acme", "globex"} {
+		var one page
+		if _, err := get("s-staff", "/staff/webhooks/api/entries?limit=200&tenant="+account, &one); err != nil {
+			return err
+		}
+		fmt.Printf("  filtered by tenant %s: %d entries\n", account, len(one.Entries))
+	}
 	code, err = get("s-acme", "/staff/webhooks/api/entries", nil)
 	if err != nil {
 		return err
