@@ -38,9 +38,11 @@
 // carries the tenant of the trigger that fired; every read, redelivery and
 // deletion is scoped to a tenant (executionlog.Filter.Tenant,
 // executionlog.Scope), and another tenant's entry is not found. The
-// dispatcher serves tenants fairly: a limit of deliveries in flight per
-// tenant (TenantPolicy.MaxInFlight) and claims that skip the tenants at it
-// keep one account's backlog or dead receiver from delaying the others.
+// dispatcher serves tenants fairly: its claims take at most a share of
+// each tenant's due entries, and a limit of deliveries in flight per
+// tenant (TenantPolicy.MaxInFlight), which the claims skip the tenants at,
+// keeps one account's backlog or dead receiver from delaying the others.
+// Engine.Delete deletes an account's entries, or one ticket's.
 //
 // # Operating it
 //
