@@ -45,7 +45,7 @@ type dispatcher struct {
 	retryAt  timeHeap        // due times of retries of this engine's deliveries
 	inflight map[string]bool // ids of the entries claimed and not yet done
 	renewed  map[string]bool // ids claimed again while in flight
-	held     map[string]int  // with perTenant: entries held per tenant, claimed ahead or running
+	held     map[string]int  // with window: entries held per tenant, claimed ahead or running
 	running  map[string]int  // with perTenant: deliveries running per tenant
 
 	// Owned by run.
@@ -119,10 +119,17 @@ func (d *dispatcher) claimDue() {
 		limit := max(free, free+cap(d.slots)-len(d.ready))
 		now := d.now()
 		d.claimedAt = now
-		entries, err := d.log.Claim(d.runCtx, executionlog.Claim{
+		c := executionlog.Claim{
 			Owner: d.owner, Now: now, Lease: d.lease, Limit: limit,
 			PerTenant: d.window, SkipTenants: d.fullTenants(),
-		})
+		}
+		entries, err := d.log.Claim(d.runCtx, c)
+		if err == nil && len(entries) == 0 && len(c.SkipTenants) > 0 && d.perTenant == 0 {
+			// Without a limit in flight, the tenants skipped for
+			// fairness get the free workers when no one else is due.
+			c.SkipTenants = nil
+			entries, err = d.log.Claim(d.runCtx, c)
+		}
 		if err != nil {
 			if d.runCtx.Err() == nil {
 				d.logger.LogAttrs(d.runCtx, slog.LevelError, "tickethooks: claiming due deliveries failed",
@@ -137,7 +144,7 @@ func (d *dispatcher) claimDue() {
 				d.renewed[en.ID] = true
 			} else {
 				d.inflight[en.ID] = true
-				if d.perTenant > 0 {
+				if d.window > 0 {
 					d.held[en.Tenant]++
 				}
 			}
@@ -198,17 +205,26 @@ func (d *dispatcher) startTenant(tenant string) bool {
 	return true
 }
 
-// fullTenants returns the tenants holding perTenant entries or more, for
-// the claim to skip (at most executionlog.MaxSkipTenants of them).
+// fullTenants returns the tenants for the claim to skip (at most
+// executionlog.MaxSkipTenants of them): the tenants holding perTenant
+// entries or more, claimed ahead or running; without perTenant, on a
+// tenant engine, the ones holding window entries or more. A SQL log's
+// claim with a share per tenant looks only at the oldest due entries, so
+// without the skip they could all be one backlog's, claimed share by
+// share, and another tenant's due entry would wait behind it.
 func (d *dispatcher) fullTenants() []string {
-	if d.perTenant == 0 {
+	limit := d.perTenant
+	if limit == 0 {
+		limit = d.window
+	}
+	if limit == 0 {
 		return nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var full []string
 	for t, n := range d.held {
-		if n >= d.perTenant && len(full) < executionlog.MaxSkipTenants {
+		if n >= limit && len(full) < executionlog.MaxSkipTenants {
 			full = append(full, t)
 		}
 	}
@@ -219,13 +235,13 @@ func (d *dispatcher) fullTenants() []string {
 // holds, and a delivery of it that ended when running is set. The caller
 // holds d.mu.
 func (d *dispatcher) forgetTenant(tenant string, running bool) {
-	if d.perTenant == 0 {
+	if d.window == 0 {
 		return
 	}
 	if d.held[tenant]--; d.held[tenant] <= 0 {
 		delete(d.held, tenant)
 	}
-	if running {
+	if running && d.perTenant > 0 {
 		if d.running[tenant]--; d.running[tenant] <= 0 {
 			delete(d.running, tenant)
 		}
