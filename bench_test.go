@@ -440,14 +440,14 @@ func BenchmarkDelivery(b *testing.B) {
 	for _, w := range benchWorkers {
 		prefix := fmt.Sprintf("workers=%d", w)
 		b.Run(prefix+"/impl=nethttp", func(b *testing.B) { benchRawHTTP(b, w) })
-		b.Run(prefix+"/log=memory/impl=ours", func(b *testing.B) { benchEngineDelivery(b, w, nil) })
-		b.Run(prefix+"/log=memory/impl=tenants", func(b *testing.B) { benchTenantDelivery(b, w, nil) })
+		b.Run(prefix+"/log=memory/impl=ours", func(b *testing.B) { benchEngineDelivery(b, w, nil, 0) })
+		b.Run(prefix+"/log=memory/impl=tenants", func(b *testing.B) { benchEngineDelivery(b, w, nil, benchTenants) })
 		for _, kind := range []string{"sqlite", "postgres"} {
 			b.Run(prefix+"/log="+kind+"/impl=ours", func(b *testing.B) {
-				benchEngineDelivery(b, w, newBenchDB(b, kind))
+				benchEngineDelivery(b, w, newBenchDB(b, kind), 0)
 			})
 			b.Run(prefix+"/log="+kind+"/impl=tenants", func(b *testing.B) {
-				benchTenantDelivery(b, w, newBenchDB(b, kind))
+				benchEngineDelivery(b, w, newBenchDB(b, kind), benchTenants)
 			})
 			b.Run(prefix+"/log="+kind+"/impl=rawsql", func(b *testing.B) {
 				benchRawSQL(b, w, newBenchDB(b, kind))
@@ -457,56 +457,35 @@ func BenchmarkDelivery(b *testing.B) {
 }
 
 // benchEngineDelivery runs b.N deliveries through an engine with workers
-// workers, on the default memory log when bd is nil.
-func benchEngineDelivery(b *testing.B, workers int, bd *benchDB) {
+// workers, on the default memory log when bd is nil. With tenants above
+// zero the engine is configured for tenants (fair claims, a limit in
+// flight per tenant) and the changes are spread over that many tenants,
+// each with its own trigger: the cost of fairness beside the
+// single-tenant engine.
+func benchEngineDelivery(b *testing.B, workers int, bd *benchDB, tenants int) {
 	rc := newBenchReceiver(b, b.N, false)
+	def := `[{"id": "all", "on": ["updated"], "actions": [{"type": "webhook", "url": "` + rc.URL + `/hooks"}]}]`
 	cfg := tickethooks.Config{
-		Triggers: benchStore(b, []map[string]any{{"id": "all", "on": []string{"updated"},
-			"actions": []map[string]any{{"type": "webhook", "url": rc.URL + "/hooks"}}}}),
+		Triggers:     trigger.NewStore(nil),
 		Workers:      workers,
+		MultiTenant:  tenants > 0,
 		Destinations: tickethooks.DestinationPolicy{MaxInFlight: workers},
 	}
-	if bd != nil {
-		cfg.Log = bd.log
+	opts := [][]tickethooks.ChangeOption{nil}
+	if tenants > 0 {
+		opts = make([][]tickethooks.ChangeOption, tenants)
 	}
-	e := newBenchEngine(b, cfg)
-	before, after := benchChange()
-	ctx := context.Background()
-	benchDeliveries(b, workers, func(int) func() error {
-		return func() error { return e.OnTicketChange(ctx, before, after) }
-	}, func() {
-		rc.wait(b)
-		closeBenchEngine(b, e)
-	})
-}
-
-// benchTenants is how many tenants benchTenantDelivery spreads its
-// changes over.
-const benchTenants = 1000
-
-// benchTenantDelivery is benchEngineDelivery on an engine configured for
-// tenants (fair claims, a limit in flight per tenant), with the changes
-// spread over benchTenants tenants, each with its own trigger: the cost
-// of fairness beside the single-tenant engine.
-func benchTenantDelivery(b *testing.B, workers int, bd *benchDB) {
-	rc := newBenchReceiver(b, b.N, false)
-	store := trigger.NewStore(nil)
-	tenants := make([]tickethooks.ChangeOption, benchTenants)
-	for i := range tenants {
-		tenant := fmt.Sprintf("tenant-%03d", i)
-		set, err := trigger.Parse([]byte(`[{"id": "all", "on": ["updated"], "actions": [{"type": "webhook", "url": "`+rc.URL+`/hooks"}]}]`),
-			&trigger.Options{AllowNetworks: loopback, Tenant: tenant})
+	for i := range opts {
+		tenant := ""
+		if tenants > 0 {
+			tenant = fmt.Sprintf("tenant-%04d", i)
+			opts[i] = []tickethooks.ChangeOption{tickethooks.WithTenant(tenant)}
+		}
+		set, err := trigger.Parse([]byte(def), &trigger.Options{AllowNetworks: loopback, Tenant: tenant})
 		if err != nil {
 			b.Fatal(err)
 		}
-		store.Replace(set)
-		tenants[i] = tickethooks.WithTenant(tenant)
-	}
-	cfg := tickethooks.Config{
-		Triggers:     store,
-		Workers:      workers,
-		MultiTenant:  true,
-		Destinations: tickethooks.DestinationPolicy{MaxInFlight: workers},
+		cfg.Triggers.(*trigger.Store).Replace(set)
 	}
 	if bd != nil {
 		cfg.Log = bd.log
@@ -517,13 +496,17 @@ func benchTenantDelivery(b *testing.B, workers int, bd *benchDB) {
 	var n atomic.Int64
 	benchDeliveries(b, workers, func(int) func() error {
 		return func() error {
-			return e.OnTicketChange(ctx, before, after, tenants[n.Add(1)%benchTenants])
+			return e.OnTicketChange(ctx, before, after, opts[int(n.Add(1))%len(opts)]...)
 		}
 	}, func() {
 		rc.wait(b)
 		closeBenchEngine(b, e)
 	})
 }
+
+// benchTenants is how many tenants the delivery benchmark's impl=tenants
+// spreads its changes over.
+const benchTenants = 1000
 
 // benchDeliveries times b.N deliveries made by workers goroutines: newOp
 // gives each goroutine, by its number, the function that makes one.
