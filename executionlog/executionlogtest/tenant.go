@@ -450,15 +450,17 @@ func testTenantClaimShare(t *testing.T, l executionlog.Log) {
 
 func testTenantClaimSkip(t *testing.T, l executionlog.Log) {
 	a, b, none := tenantEntry(tenantA, -3*time.Second, 1), tenantEntry(tenantB, -2*time.Second, 1), tenantEntry("", -time.Second, 1)
-	mustAdd(t, l, a, b, none)
-	skip := []string{tenantA, "", "\xff not a tenant", strings.Repeat("x", 300)}
+	const odd = `we "quote", back\slash {brace} NULL ✓` // odd in an array literal
+	oddEntry := tenantEntry(odd, -4*time.Second, 1)
+	mustAdd(t, l, a, b, none, oddEntry)
+	skip := []string{tenantA, "", "\xff not a tenant", strings.Repeat("x", 300), odd}
 	got := mustClaim(t, l, executionlog.Claim{Owner: "e", Now: at(0), Lease: time.Minute, Limit: 10, SkipTenants: skip})
 	if diff := cmp.Diff([]string{b.ID}, ids(got)); diff != "" {
 		t.Errorf("Claim(skipping A and \"\") mismatch (-want +got):\n%s", diff)
 	}
 	got = mustClaim(t, l, executionlog.Claim{Owner: "e", Now: at(0), Lease: time.Minute, Limit: 10, PerTenant: 1,
 		SkipTenants: []string{tenantB}})
-	if diff := cmp.Diff([]string{a.ID, none.ID}, ids(got)); diff != "" {
+	if diff := cmp.Diff([]string{oddEntry.ID, a.ID, none.ID}, ids(got)); diff != "" {
 		t.Errorf("Claim(skipping B) mismatch (-want +got):\n%s", diff)
 	}
 	// Tenants beyond MaxSkipTenants are ignored.

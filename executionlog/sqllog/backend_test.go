@@ -131,6 +131,7 @@ func runBackend(t *testing.T, b backend) {
 		{"MigrateTwice", testMigrateTwice},
 		{"MigrateConcurrently", testMigrateConcurrently},
 		{"Prune", testPrune},
+		{"DeleteBatches", testDeleteBatches},
 		{"AddTx", testAddTx},
 		{"AddFinalEntries", testAddFinalEntries},
 		{"ClosedDB", testClosedDB},

@@ -87,15 +87,47 @@ type claimSpec struct {
 
 // due returns the condition that selects the entries c may lease, written
 // with ? placeholders, and its arguments.
+//
+// On PostgreSQL the skipped tenants are one text[] argument, so that the
+// statement's text, and the driver's cached prepared statement, are the
+// same however many tenants are skipped.
 func (c claimSpec) due(d Dialect) (string, []any) {
 	cond, args := dueCondition, []any{d.timeArg(c.now), d.timeArg(c.now)}
-	if len(c.skip) > 0 {
+	switch {
+	case len(c.skip) == 0:
+	case d == Postgres:
+		cond += " AND tenant <> ALL (CAST(? AS text[]))"
+		args = append(args, textArray(c.skip))
+	default:
 		cond += " AND tenant NOT IN (" + strings.Repeat(", ?", len(c.skip))[2:] + ")"
 		for _, t := range c.skip {
 			args = append(args, t)
 		}
 	}
 	return cond, args
+}
+
+// textArray returns the PostgreSQL array literal of values: each one
+// double-quoted, with its double quotes and backslashes escaped. Both pgx
+// and lib/pq pass it as text, for a CAST to text[].
+func textArray(values []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range v {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // claimWindow is how many of the oldest due entries a claim with a share

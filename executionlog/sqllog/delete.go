@@ -10,8 +10,8 @@ import (
 	"github.com/tickethooks/tickethooks/executionlog"
 )
 
-// deleteBatch is how many entries one Delete transaction deletes.
-const deleteBatch = 1000
+// defaultDeleteBatch is how many entries one Delete transaction deletes.
+const defaultDeleteBatch = 1000
 
 // Delete implements executionlog.Log.Delete. It walks the matching
 // entries oldest first, in batches of 1,000, and deletes each batch, with
@@ -51,7 +51,7 @@ func (l *Log) Delete(ctx context.Context, f executionlog.Filter) (int64, error) 
 				return total, fmt.Errorf("sqllog: delete: %w", err)
 			}
 		}
-		if scanned < deleteBatch {
+		if scanned < l.deleteBatch {
 			return total, nil
 		}
 		at, last, after = lastAt, lastID, true
@@ -72,7 +72,7 @@ func (l *Log) deleteCandidates(ctx context.Context, f executionlog.Filter, cond 
 		query += " WHERE " + strings.Join(cond, " AND ")
 	}
 	query += " ORDER BY created_at, id LIMIT ?"
-	rs, err := l.query(ctx, l.db, query, append(args, deleteBatch)...)
+	rs, err := l.query(ctx, l.db, query, append(args, l.deleteBatch)...)
 	if err != nil {
 		return nil, lastAt, "", 0, err
 	}

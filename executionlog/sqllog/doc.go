@@ -122,7 +122,8 @@
 // window, which PostgreSQL locks with FOR UPDATE SKIP LOCKED; on
 // MySQL/MariaDB the window is locked with FOR UPDATE SKIP LOCKED and the
 // shares are picked in Go, in the same transaction. Claim.SkipTenants
-// becomes tenant NOT IN (...). With many busy tenants, or engines
+// becomes tenant NOT IN (...), on PostgreSQL tenant <> ALL of one text[]
+// argument. With many busy tenants, or engines
 // claiming at once, the shares are approximate.
 //
 // # Change keys and late attempts

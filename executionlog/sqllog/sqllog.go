@@ -42,8 +42,9 @@ type Log struct {
 	prefix string
 	// entries, attempts and migrations are the quoted table names.
 	entries, attempts, migrations string
-	// pruneBatch is how many entries one Prune statement deletes.
-	pruneBatch int
+	// pruneBatch is how many entries one Prune statement deletes, and
+	// deleteBatch how many one Delete transaction deletes.
+	pruneBatch, deleteBatch int
 	// adds and updates gather concurrent Add and Update calls into
 	// batches (group commit). On SQLite, which has one writer, they are
 	// one group, so that a batch takes the write lock once for both.
@@ -85,15 +86,16 @@ func New(db *sql.DB, cfg Config) (*Log, error) {
 		updates = adds
 	}
 	return &Log{
-		db:         db,
-		d:          d,
-		prefix:     cfg.TablePrefix,
-		entries:    d.quote(cfg.TablePrefix + "entries"),
-		attempts:   d.quote(cfg.TablePrefix + "attempts"),
-		migrations: d.quote(cfg.TablePrefix + "migrations"),
-		pruneBatch: defaultPruneBatch,
-		adds:       adds,
-		updates:    updates,
+		db:          db,
+		d:           d,
+		prefix:      cfg.TablePrefix,
+		entries:     d.quote(cfg.TablePrefix + "entries"),
+		attempts:    d.quote(cfg.TablePrefix + "attempts"),
+		migrations:  d.quote(cfg.TablePrefix + "migrations"),
+		pruneBatch:  defaultPruneBatch,
+		deleteBatch: defaultDeleteBatch,
+		adds:        adds,
+		updates:     updates,
 	}, nil
 }
 
