@@ -102,6 +102,11 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	if err != nil {
 		return nil, fmt.Errorf("loading trigger %q: %w", en.TriggerID, err)
 	}
+	if t.Tenant != en.Tenant {
+		// A source's mistake must not send one account's ticket with
+		// another account's URL, headers or secrets.
+		return nil, &permanentError{fmt.Sprintf("the trigger source returned trigger %q of another tenant; delivery abandoned", en.TriggerID)}
+	}
 	if en.ActionIndex < 0 || en.ActionIndex >= len(t.Actions) || t.Actions[en.ActionIndex].Type != trigger.ActionWebhook {
 		return nil, &permanentError{fmt.Sprintf("trigger %q no longer has a webhook action at position %d; delivery abandoned", en.TriggerID, en.ActionIndex)}
 	}

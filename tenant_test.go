@@ -234,6 +234,41 @@ func TestTenantsSourceMistake(t *testing.T) {
 	}
 }
 
+// idOnlySource is a Source whose Trigger, by mistake, ignores the tenant
+// and returns acme's trigger of that id.
+type idOnlySource struct{ *trigger.Store }
+
+func (s idOnlySource) Trigger(ctx context.Context, _, id string) (*trigger.Trigger, error) {
+	return s.Store.Trigger(ctx, "acme", id)
+}
+
+// TestTenantsSourceMistakeAtDelivery: a delivery whose trigger the
+// Source returns from another tenant is not sent with that tenant's URL
+// and headers: it fails, naming the mistake.
+func TestTenantsSourceMistakeAtDelivery(t *testing.T) {
+	t.Parallel()
+	acme, globex := newReceiver(t), newReceiver(t)
+	e, log := newEngine(t, tickethooks.Config{
+		MultiTenant: true,
+		Triggers:    idOnlySource{tenantTriggers(t, map[string]string{"acme": acme.URL, "globex": globex.URL})},
+	})
+	if err := e.OnTicketChange(context.Background(), ticket("Open"), ticket("Resolved"), tickethooks.WithTenant("globex")); err != nil {
+		t.Fatal(err)
+	}
+	waitSettledTenant(t, log, "globex", 1)
+	page, err := log.Query(context.Background(), executionlog.Filter{Tenant: "globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) != 1 || page.Entries[0].Status != executionlog.StatusFailed ||
+		len(page.Entries[0].Attempts) != 1 || !strings.Contains(page.Entries[0].Attempts[0].Error, "another tenant") {
+		t.Errorf("globex's entry = %+v, want it failed naming another tenant's trigger", page.Entries)
+	}
+	if n := len(acme.got()); n != 0 {
+		t.Errorf("acme's receiver got %d requests for globex's change, want none", n)
+	}
+}
+
 // TestTenantsMetricAttribute: metrics carry the tenant only when
 // TenantPolicy.MetricAttribute is set.
 func TestTenantsMetricAttribute(t *testing.T) {
