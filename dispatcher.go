@@ -344,7 +344,9 @@ func (d *dispatcher) putBack(en executionlog.Entry, at time.Time, note string) {
 			attrs = append(attrs, slog.String("note", note))
 		}
 		d.logger.LogAttrs(ctx, slog.LevelDebug, "tickethooks: delivery put back", attrs...)
-	case !errors.Is(err, executionlog.ErrLeaseLost):
+	case !errors.Is(err, executionlog.ErrLeaseLost) && !errors.Is(err, executionlog.ErrNotFound):
+		// Lost leases belong to others now; entries not found were
+		// deleted (Engine.Delete): neither is a failure.
 		d.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: putting a delivery back failed; it is due again when its lease ends",
 			append(attrs, slog.String("log_error", err.Error()))...)
 	}

@@ -133,9 +133,11 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 // that leaves (executionlog.Filter{Tenant: t}), or a request to erase one
 // ticket's data (with TicketID). Like Query, it sees the entries of
 // f.Tenant only, unless f.AllTenants is set; f.Limit and f.Cursor are
-// ignored. A pending entry deleted while this or another engine delivers
-// it may still get the attempt in flight, but nothing more: its outcome
-// finds no entry to record, and it is not retried.
+// ignored. A pending entry that an engine had already claimed when it
+// was deleted, to deliver now or as soon as a worker is free (at most
+// about twice Config.Workers entries per engine), may still get that one
+// attempt, but nothing more: its outcome finds no entry to record, and it
+// is not retried.
 //
 // Delete returns an error wrapping executionlog.ErrInvalidFilter for a
 // malformed filter, and ErrClosed after Close.
@@ -145,9 +147,18 @@ func (e *Engine) Delete(ctx context.Context, f executionlog.Filter) (int64, erro
 		return 0, err
 	}
 	defer done()
+	pending, err := e.pendingMatching(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("tickethooks: delete: %w", err)
+	}
 	n, err := e.log.Delete(ctx, f)
 	if err != nil {
 		return n, fmt.Errorf("tickethooks: delete: %w", err)
+	}
+	// The pending gauge counts deliveries until they end; deleted ones
+	// never will.
+	for tenant, k := range pending {
+		e.tel.pending.Add(ctx, -k, e.tel.tenant(tenant)...)
 	}
 	attrs := []slog.Attr{slog.Int64("count", n)}
 	if f.AllTenants {
@@ -158,4 +169,26 @@ func (e *Engine) Delete(ctx context.Context, f executionlog.Filter) (int64, erro
 	}
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: log entries deleted", tenantAttrs(f.Tenant, attrs...)...)
 	return n, nil
+}
+
+// pendingMatching counts, per tenant, the pending entries that match f.
+func (e *Engine) pendingMatching(ctx context.Context, f executionlog.Filter) (map[string]int64, error) {
+	counts := map[string]int64{}
+	if f.Status != "" && f.Status != executionlog.StatusPending {
+		return counts, nil
+	}
+	f.Status, f.Limit, f.Cursor = executionlog.StatusPending, executionlog.MaxLimit, ""
+	for {
+		page, err := e.log.Query(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, en := range page.Entries {
+			counts[en.Tenant]++
+		}
+		if page.Next == "" {
+			return counts, nil
+		}
+		f.Cursor = page.Next
+	}
 }

@@ -492,3 +492,39 @@ func TestTenantsBreakerApart(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantsDeletePendingGauge: deleting an account's pending entries,
+// one of them in flight, takes them off the pending gauge, and the
+// attempt in flight, whose outcome finds no entry, does not count again.
+func TestTenantsDeletePendingGauge(t *testing.T) {
+	t.Parallel()
+	url, arrived, release := blockingReceiver(t)
+	reader := sdkmetric.NewManualReader()
+	e, _ := newEngine(t, tickethooks.Config{
+		MultiTenant: true, Workers: 1,
+		Triggers:      tenantTriggers(t, map[string]string{"acme": url}),
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
+	ctx := context.Background()
+	for id := 1; id <= 3; id++ {
+		before, after := resolving(id)
+		if err := e.OnTicketChange(ctx, before, after, tickethooks.WithTenant("acme")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-arrived
+	if got := collectMetrics(t, reader)["tickethooks.deliveries.pending"]; got != 3 {
+		t.Fatalf("pending gauge before Delete = %d, want 3", got)
+	}
+	n, err := e.Delete(ctx, executionlog.Filter{Tenant: "acme"})
+	if err != nil || n != 3 {
+		t.Fatalf("Delete = %d, %v; want 3 entries", n, err)
+	}
+	close(release)
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := collectMetrics(t, reader)["tickethooks.deliveries.pending"]; got != 0 {
+		t.Errorf("pending gauge after Delete = %d, want 0", got)
+	}
+}
