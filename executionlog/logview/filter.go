@@ -123,7 +123,11 @@ func parseFilter(get func(string) string, loc *time.Location, scope executionlog
 		{paramCursor, &cursor, executionlog.MaxCursorLength},
 		{paramTenant, &tenant, tenantname.MaxBytes},
 	} {
-		v := strings.TrimSpace(get(param.name))
+		v := get(param.name)
+		if param.name != paramTenant {
+			// Tenants are compared exactly: " acme" is not "acme".
+			v = strings.TrimSpace(v)
+		}
 		if perr := checkParam(param.name, v, param.most); perr != nil {
 			err = cmp.Or(err, perr)
 			continue

@@ -592,6 +592,10 @@ func TestOperatorView(t *testing.T) {
 	if got, _ := apiIDs(t, ops.get(t, "/api/entries?tenant=initech").body); len(got) != 0 {
 		t.Errorf("operator list of a tenant without entries = %v", got)
 	}
+	// Tenants are compared exactly: " acme" is another tenant.
+	if got, _ := apiIDs(t, ops.get(t, "/api/entries?tenant=%20"+acme).body); len(got) != 0 {
+		t.Errorf("operator list of tenant %q = %v, want none of %s's entries", " "+acme, got, acme)
+	}
 	if r := readAnswer(t, ops.get(t, "/api/entries?tenant=a%00b")); r.Status != http.StatusBadRequest || !strings.Contains(r.Message, "tenant") {
 		t.Errorf("operator list with an invalid tenant = %+v, want 400 naming the tenant", r)
 	}
