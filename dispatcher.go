@@ -103,12 +103,16 @@ func (d *dispatcher) run() {
 // most of the SQL logs' cost: with claims limited to the free slots, the
 // SQLite log with 8 workers delivered about 30% less; see BENCHMARKS.md).
 func (d *dispatcher) claimDue() {
-	for {
+	for again := false; ; again = true {
+		before := cap(d.slots) - len(d.slots)
 		d.startReady()
 		// Entries left in d.ready wait for a free slot, or for their
 		// tenant to have fewer than perTenant running.
 		free := cap(d.slots) - len(d.slots)
-		if free <= 0 {
+		if free <= 0 || again && free == before {
+			// No slot, or the last claim's entries all wait for their
+			// tenants' turns (more tenants at their limit than a claim
+			// skips): claim again when a delivery ends.
 			return
 		}
 		select {

@@ -67,22 +67,28 @@ type leases struct{ Leased, Free, Finished int }
 
 func logLeases(t *testing.T, log executionlog.Log) leases {
 	t.Helper()
-	page, err := log.Query(context.Background(), executionlog.Filter{Limit: executionlog.MaxLimit})
-	if err != nil {
-		t.Fatalf("Query: %v", err)
-	}
 	var l leases
-	for _, en := range page.Entries {
-		switch {
-		case en.Status != executionlog.StatusPending:
-			l.Finished++
-		case en.LeaseOwner == testOwner:
-			l.Leased++
-		default:
-			l.Free++
+	f := executionlog.Filter{AllTenants: true, Limit: executionlog.MaxLimit}
+	for {
+		page, err := log.Query(context.Background(), f)
+		if err != nil {
+			t.Fatalf("Query: %v", err)
 		}
+		for _, en := range page.Entries {
+			switch {
+			case en.Status != executionlog.StatusPending:
+				l.Finished++
+			case en.LeaseOwner == testOwner:
+				l.Leased++
+			default:
+				l.Free++
+			}
+		}
+		if page.Next == "" {
+			return l
+		}
+		f.Cursor = page.Next
 	}
-	return l
 }
 
 // TestDispatcherClaimAhead checks that a claim takes a worker pool's worth
@@ -325,4 +331,50 @@ func TestDispatcherRetryWakeUp(t *testing.T) {
 // ticketForTest returns ticket id with the given status.
 func ticketForTest(id int, status string) *payload.Ticket {
 	return &payload.Ticket{Id: id, Subject: "Printer on fire", Status: status}
+}
+
+// TestDispatcherManyTenantsAtLimit: with more tenants at their limit than
+// a claim can skip, claimDue stops once a claim starts nothing, instead
+// of leasing one claim after another of entries that must wait.
+func TestDispatcherManyTenantsAtLimit(t *testing.T) {
+	t.Parallel()
+	// 128 workers and a limit of 1 per tenant: 128 tenants at their
+	// limit, more than MaxSkipTenants. Each tenant's entries are
+	// adjacent, so claims find the running tenants' next entries first.
+	const tenants, each, workers = 1000, 3, 128
+	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	log := executionlog.NewMemory(executionlog.MemoryOptions{MaxEntries: tenants * each})
+	var entries []*executionlog.Entry
+	for i := range tenants * each {
+		now := clock.now()
+		entries = append(entries, &executionlog.Entry{ID: executionlog.NewID(now), Tenant: fmt.Sprintf("t%04d", i/each),
+			TriggerID: "t", TicketID: i + 1, Event: "updated", URL: "https://hooks.example/in", RequestBody: []byte(`{}`),
+			Status: executionlog.StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
+	}
+	if err := log.Add(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+	d := newDispatcher(log, testOwner, time.Minute, time.Hour, workers, 1, 1, clock.now,
+		slog.New(slog.NewTextHandler(io.Discard, nil)), make(chan struct{}), context.Background())
+	d.claimDue()
+	if got := len(d.work); got != workers {
+		t.Fatalf("started %d deliveries, want one per worker, %d", got, workers)
+	}
+	// The last delivery started ends and frees a slot.
+	var last executionlog.Entry
+	for range workers {
+		last = <-d.work
+	}
+	if err := log.Update(context.Background(), executionlog.Update{ID: last.ID, Owner: testOwner,
+		Status: executionlog.StatusSucceeded, Now: clock.now()}); err != nil {
+		t.Fatal(err)
+	}
+	before := logLeases(t, log).Leased
+	d.finish(last, time.Time{})
+	for range 20 {
+		d.claimDue()
+	}
+	if extra := logLeases(t, log).Leased - before; extra > 20 {
+		t.Errorf("20 claim rounds leased %d more entries, want at most one each", extra)
+	}
 }
