@@ -31,7 +31,10 @@ type TenantPolicy struct {
 	// may have in the log: OnTicketChange returns ErrQueueFull for a
 	// change of a tenant at its limit, and the other tenants are
 	// unaffected. The count is read from the log before each write, so
-	// concurrent changes of one tenant may pass it by a few entries. The
+	// concurrent changes of one tenant may pass it by a few entries, and
+	// a change replayed with the same change key (WithChangeKey) counts
+	// as new: at the limit, the replay gets ErrQueueFull although it
+	// would record nothing, and the host retries it later. The
 	// log must implement executionlog.PendingCounter (the memory log and
 	// the SQL log do). Defaults to no limit.
 	MaxPending int
