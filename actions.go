@@ -59,16 +59,16 @@ type ActionCall struct {
 	ChangeKey string
 }
 
-// firedKey is the context key holding the ids of the triggers that fired in
-// the current chain of OnTicketChange calls.
+// firedKey is the context key holding the triggers that fired in the
+// current chain of OnTicketChange calls.
 type firedKey struct{}
 
-// chainKey is the key of a trigger in the map firedInChain returns:
-// trigger ids are unique per tenant.
-func chainKey(tenant, id string) string { return tenant + "\x00" + id }
+// chainID names a trigger in the set firedInChain returns: trigger ids
+// are unique per tenant.
+type chainID struct{ tenant, id string }
 
-func firedInChain(ctx context.Context) map[string]bool {
-	m, _ := ctx.Value(firedKey{}).(map[string]bool)
+func firedInChain(ctx context.Context) map[chainID]bool {
+	m, _ := ctx.Value(firedKey{}).(map[chainID]bool)
 	return m
 }
 
@@ -76,12 +76,12 @@ func firedInChain(ctx context.Context) map[string]bool {
 // in addition to the ones ctx already carries.
 func withFired(ctx context.Context, fired []*trigger.Trigger) context.Context {
 	prev := firedInChain(ctx)
-	m := make(map[string]bool, len(prev)+len(fired))
+	m := make(map[chainID]bool, len(prev)+len(fired))
 	for id := range prev {
 		m[id] = true
 	}
 	for _, t := range fired {
-		m[chainKey(t.Tenant, t.ID)] = true
+		m[chainID{t.Tenant, t.ID}] = true
 	}
 	return context.WithValue(ctx, firedKey{}, m)
 }

@@ -33,7 +33,7 @@ type dispatcher struct {
 	now       func() time.Time // in the log's precision
 	logger    *slog.Logger
 	perTenant int             // most entries held per tenant; 0: no limit
-	window    int             // most entries of one tenant per claim; 0: no limit
+	window    int             // most entries of one tenant per claim, perTenant if set; 0: no limit
 	closing   <-chan struct{} // closed when the engine stops claiming
 	runCtx    context.Context // cancelled when Close gives up waiting
 
@@ -216,25 +216,24 @@ func (d *dispatcher) startTenant(tenant string) bool {
 }
 
 // fullTenants returns the tenants for the claim to skip (at most
-// executionlog.MaxSkipTenants of them): the tenants holding perTenant
-// entries or more, claimed ahead or running; without perTenant, on a
-// tenant engine, the ones holding window entries or more. A SQL log's
-// claim with a share per tenant looks only at the oldest due entries, so
-// without the skip they could all be one backlog's, claimed share by
-// share, and another tenant's due entry would wait behind it.
+// executionlog.MaxSkipTenants of them): the tenants holding window
+// entries or more, claimed ahead or running (window is perTenant when
+// there is a limit in flight). A SQL log's claim with a share per tenant
+// looks only at the oldest due entries, so without the skip they could
+// all be one backlog's, claimed share by share, and another tenant's due
+// entry would wait behind it.
 func (d *dispatcher) fullTenants() []string {
-	limit := d.perTenant
-	if limit == 0 {
-		limit = d.window
-	}
-	if limit == 0 {
+	if d.window == 0 {
 		return nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var full []string
 	for t, n := range d.held {
-		if n >= limit && len(full) < executionlog.MaxSkipTenants {
+		if len(full) == executionlog.MaxSkipTenants {
+			break
+		}
+		if n >= d.window {
 			full = append(full, t)
 		}
 	}

@@ -183,7 +183,7 @@ func (e *Engine) evaluate(ctx context.Context, tenant string, ev *trigger.Event)
 				slog.String("trigger_id", t.ID), slog.Int("ticket_id", after.Id))
 			continue
 		}
-		if chain[chainKey(t.Tenant, t.ID)] {
+		if chain[chainID{t.Tenant, t.ID}] {
 			continue
 		}
 		ok, err := t.Evaluate(ev)

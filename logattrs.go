@@ -8,11 +8,6 @@ import (
 
 // entryAttrs returns the log line attributes that name en, then more.
 func entryAttrs(en *executionlog.Entry, more ...slog.Attr) []slog.Attr {
-	attrs := make([]slog.Attr, 0, 4+len(more))
-	if en.Tenant != "" {
-		attrs = append(attrs, slog.String("tenant", en.Tenant))
-	}
-	attrs = append(attrs, slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
-		slog.Int("ticket_id", en.TicketID))
-	return append(attrs, more...)
+	return append(tenantAttrs(en.Tenant, slog.String("entry_id", en.ID), slog.String("trigger_id", en.TriggerID),
+		slog.Int("ticket_id", en.TicketID)), more...)
 }

@@ -58,22 +58,21 @@ type tenantLimits struct {
 // workers.
 func (p TenantPolicy) resolve(multi bool, workers int, log executionlog.Log) (tenantLimits, error) {
 	l := tenantLimits{inFlight: p.MaxInFlight, maxPending: p.MaxPending, metric: p.MetricAttribute}
+	share := (workers + 1) / 2
 	switch {
 	case p.MaxInFlight < -1:
 		return l, fmt.Errorf("Tenants.MaxInFlight %d is below -1", p.MaxInFlight)
 	case p.MaxInFlight == -1:
 		l.inFlight = 0
 	case p.MaxInFlight == 0 && multi:
-		l.inFlight = (workers + 1) / 2
+		l.inFlight = share
 	}
 	// Claims of a tenant engine take a bounded share of each tenant even
 	// without a limit in flight, so that one tenant's backlog is never
 	// claimed ahead of another tenant's due entry.
-	switch {
-	case l.inFlight > 0:
-		l.window = l.inFlight
-	case multi:
-		l.window = (workers + 1) / 2
+	l.window = l.inFlight
+	if l.window == 0 && multi {
+		l.window = share
 	}
 	if p.MaxPending < 0 {
 		return l, fmt.Errorf("Tenants.MaxPending %d is negative", p.MaxPending)
@@ -137,5 +136,5 @@ func tenantAttrs(tenant string, more ...slog.Attr) []slog.Attr {
 	if tenant == "" {
 		return more
 	}
-	return append([]slog.Attr{slog.String("tenant", tenant)}, more...)
+	return append(append(make([]slog.Attr, 0, 1+len(more)), slog.String("tenant", tenant)), more...)
 }

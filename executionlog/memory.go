@@ -219,6 +219,16 @@ func (m *Memory) file(e *Entry) {
 	}
 }
 
+// remove deletes entries from every index and returns how many. The
+// caller holds m.mu.
+func (m *Memory) remove(entries []*Entry) int64 {
+	for _, e := range entries {
+		m.unfile(e)
+		m.forget(e)
+	}
+	return int64(len(entries))
+}
+
 // unfile takes e out of the queue or the finished entries, before its
 // status or due time changes or it is deleted. The caller holds m.mu.
 func (m *Memory) unfile(e *Entry) {
@@ -500,11 +510,7 @@ func (m *Memory) Delete(ctx context.Context, f Filter) (int64, error) {
 		gone = append(gone, e)
 		return true
 	})
-	for _, e := range gone {
-		m.unfile(e)
-		m.forget(e)
-	}
-	return int64(len(gone)), nil
+	return m.remove(gone), nil
 }
 
 // Prune implements Pruner.Prune.
@@ -524,11 +530,7 @@ func (m *Memory) Prune(ctx context.Context, s Scope, olderThan time.Time) (int64
 		}
 		return true
 	})
-	for _, e := range gone {
-		m.unfile(e)
-		m.forget(e)
-	}
-	return int64(len(gone)), nil
+	return m.remove(gone), nil
 }
 
 // CountPending implements PendingCounter.CountPending.

@@ -109,16 +109,18 @@ func addDatasetOf(t *testing.T, l executionlog.Log, tenant string) []string {
 	return out
 }
 
+// pickIDs returns the ids at the given indexes of ids, a data set's.
+func pickIDs(ids []string, idx ...int) []string {
+	out := []string{}
+	for _, i := range idx {
+		out = append(out, ids[i])
+	}
+	return out
+}
+
 func testQueryFilters(t *testing.T, l executionlog.Log) {
 	id := addDataset(t, l)
-	// pick returns the ids of the data set entries at the given indexes.
-	pick := func(idx ...int) []string {
-		out := []string{}
-		for _, i := range idx {
-			out = append(out, id[i])
-		}
-		return out
-	}
+	pick := func(idx ...int) []string { return pickIDs(id, idx...) }
 	minute := func(m int) time.Time { return at(time.Duration(m) * time.Minute) }
 
 	tests := []struct {

@@ -65,13 +65,6 @@ func bothDatasets(t *testing.T, l executionlog.Log) (a, b []string) {
 
 func testTenantQuery(t *testing.T, l executionlog.Log) {
 	a, b := bothDatasets(t, l)
-	pick := func(id []string, idx ...int) []string {
-		out := []string{}
-		for _, i := range idx {
-			out = append(out, id[i])
-		}
-		return out
-	}
 	minute := func(m int) time.Time { return at(time.Duration(m) * time.Minute) }
 	tests := []struct {
 		name   string
@@ -97,7 +90,7 @@ func testTenantQuery(t *testing.T, l executionlog.Log) {
 				f := tc.filter
 				f.Tenant = side.tenant
 				page := mustQuery(t, l, f)
-				if diff := cmp.Diff(pick(side.ids, tc.want...), ids(page.Entries)); diff != "" {
+				if diff := cmp.Diff(pickIDs(side.ids, tc.want...), ids(page.Entries)); diff != "" {
 					t.Errorf("Query(%+v) ids mismatch (-want +got):\n%s", f, diff)
 				}
 				checkTenant(t, "Query", page.Entries, side.tenant)
