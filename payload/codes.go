@@ -17,6 +17,9 @@ const (
 	CriteriaEvent             Criteria = 9
 	CriteriaCustomField       Criteria = 10
 	CriteriaExpression        Criteria = 11
+	// CriteriaAttribute is a condition on one of the host's attributes
+	// (a field "Attr.<name>"), whichever it is.
+	CriteriaAttribute Criteria = 12
 )
 
 // Operator is the stable integer code of a trigger condition's operator. It
@@ -40,4 +43,8 @@ const (
 	OperatorNotChangedTo   Operator = 13
 	OperatorNotChangedFrom Operator = 14
 	OperatorMatches        Operator = 15
+	// OperatorIncludes and OperatorNotIncludes test whether a list
+	// attribute (such as tags) holds a value.
+	OperatorIncludes    Operator = 16
+	OperatorNotIncludes Operator = 17
 )

@@ -17,7 +17,9 @@ type Ticket struct {
 	Status string `json:"Status"`
 	// Justification is the account-defined reason that accompanies some statuses.
 	Justification string `json:"Justification"`
-	// Actions are the ticket's interactions (replies, internal notes), oldest first.
+	// Actions are the ticket's interactions (replies, internal notes),
+	// oldest first. A host may put only the latest ones here, to keep the
+	// packet small, and give the true count in TotalActions.
 	Actions []Action `json:"Actions"`
 	// WebhookEvents lists one entry per condition of the trigger that fired.
 	// The engine fills it in for each delivery; a value set by the caller is
@@ -31,7 +33,18 @@ type Ticket struct {
 	CustomFieldValues []CustomFieldValue `json:"CustomFieldValues"`
 	// SlaSolutionTime is the SLA solution time, in minutes.
 	SlaSolutionTime int `json:"SlaSolutionTime"`
+
+	// TotalActions is the ticket's true number of actions, for a host
+	// whose Actions holds only the latest ones. It is not part of the
+	// packet: receivers never see it. ActionCount reads it.
+	TotalActions int `json:"-"`
 }
+
+// ActionCount returns the ticket's number of actions: TotalActions, or
+// len(Actions) when that is larger (a host that does not set
+// TotalActions). Conditions on the ActionCount field read it, and
+// expressions can call Ticket.ActionCount().
+func (t Ticket) ActionCount() int { return max(t.TotalActions, len(t.Actions)) }
 
 // Action is one interaction on a ticket.
 type Action struct {

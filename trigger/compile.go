@@ -203,7 +203,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 			if skip[path] {
 				continue
 			}
-			c, ev, cerrs := compileCondition(cd)
+			c, ev, cerrs := compileCondition(cd, o.schema)
 			for _, err := range cerrs {
 				report(path, err)
 			}

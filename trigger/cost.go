@@ -491,6 +491,22 @@ func (c *costCheck) call(n *ast.CallNode) (aval, cost) {
 	if !ok {
 		return c.refuse(n, "the library cannot bound the call %s", describe(n))
 	}
+	if isAttrRef(m.Node) {
+		// A getter call the helper check made of Attr.<name>: a map
+		// lookup, and at most MaxAttrBytes of values.
+		read := touch(64, 0)
+		switch name, _ := m.Property.(*ast.StringNode); {
+		case name == nil:
+		case name.Value == "String":
+			return strVal(MaxAttrBytes), k.plus(read)
+		case name.Value == "List":
+			return listVal(MaxAttrBytes/16, MaxAttrBytes, strVal(MaxAttrBytes)), k.plus(read)
+		case name.Value == "Int":
+			return anyInt, k.plus(read)
+		case name.Value == "Bool", name.Value == "Time":
+			return scalarVal, k.plus(read)
+		}
+	}
 	recv, kr := c.eval(m.Node)
 	k = k.plus(kr)
 	name, _ := m.Property.(*ast.StringNode)
@@ -498,6 +514,8 @@ func (c *costCheck) call(n *ast.CallNode) (aval, cost) {
 		switch name.Value {
 		case "CustomField":
 			return strVal(recv.size), k.plus(touch(recv.size, 0))
+		case "ActionCount":
+			return anyInt, k.plus(touch(0, 0))
 		case "Clone":
 			return recv, k.plus(touch(recv.size, sadd(recv.size, smul(recv.size, 16))))
 		case "MarshalJSON":

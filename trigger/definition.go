@@ -141,6 +141,13 @@ type Options struct {
 	// single-tenant host; an engine configured for tenants refuses
 	// triggers without one.
 	Tenant string
+	// Attributes declares the attributes the host's tickets have beyond
+	// the packet's fields, for conditions and expressions to read (see
+	// Attribute). A condition or expression naming an attribute not
+	// declared here, or comparing it with a value of another type, is a
+	// validation error. Pass the list given to the engine, which checks
+	// the values of each change against it.
+	Attributes []Attribute
 }
 
 // The option defaults.
@@ -158,6 +165,7 @@ type options struct {
 	allowLoopbackNames  bool // allow covers 127.0.0.0/8
 	requireHTTPS        bool
 	tenant              string
+	schema              *Schema
 }
 
 // resolve checks o and applies the defaults.
@@ -204,5 +212,12 @@ func (o *Options) resolve() (*options, error) {
 		return nil, fmt.Errorf("trigger: options: %w: %w", err, ErrInvalid)
 	}
 	r.tenant = o.Tenant
+	if len(o.Attributes) > 0 {
+		schema, err := NewSchema(o.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("trigger: options: %w: %w", err, ErrInvalid)
+		}
+		r.schema = schema
+	}
 	return r, nil
 }

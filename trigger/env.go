@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"math"
+	"strings"
 
 	"github.com/tickethooks/tickethooks/payload"
 )
@@ -16,13 +17,22 @@ import (
 //	ChangedTo("Status", "Resolved")  whether it changed to a value
 //	ChangedFrom("Urgency", "Low")    whether it changed from a value
 //	CustomField(12)                  the value of custom field 12, or ""
+//	Attr.assignee                    a host attribute after the change (see Attribute)
+//	PreviousAttr.assignee            the attribute before the change
+//	Ticket.ActionCount()             the true number of actions (see payload.Ticket)
 //
 // The field names the Changed helpers accept are those of conditions that
 // can change: Subject, Status, Justification, Urgency, ServiceFirstLevel,
-// SlaSolutionTime, ActionCount and CustomField:<id>. They must be written as
+// SlaSolutionTime, ActionCount, CustomField:<id> and Attr.<name> for a
+// declared attribute. They must be written as
 // string literals, and are checked when the trigger is loaded. The helpers
 // compare as the changed, changed_to and changed_from operators do, and treat
-// a nil Previous as an empty ticket.
+// a nil Previous as an empty ticket. On a list attribute, ChangedTo("Attr.tags",
+// "vip") means the tag was added and ChangedFrom that it was removed.
+//
+// Attr.<name> and PreviousAttr.<name> must name a declared attribute; the
+// expression reads it with the type declared, and a missing value reads as
+// that type's zero value. Attr and PreviousAttr cannot be used otherwise.
 //
 // Env is passed to the expression by value: expressions cannot change it.
 //
@@ -31,9 +41,16 @@ import (
 // boolean operators are not run on an Env at all but as Go closures over
 // the two tickets, with the same results (see the package documentation).
 type Env struct {
-	Ticket   payload.Ticket
-	Previous *payload.Ticket
-	Event    string
+	Ticket       payload.Ticket
+	Previous     *payload.Ticket
+	Event        string
+	Attr         Attrs
+	PreviousAttr Attrs
+}
+
+// sides returns the sides of the change e describes.
+func (e *Env) sides() (after, before *side) {
+	return &side{t: &e.Ticket, attrs: e.Attr}, &side{t: orZero(e.Previous), attrs: e.PreviousAttr}
 }
 
 // orZero returns t, or the zero ticket when t is nil.
@@ -47,15 +64,18 @@ func orZero(t *payload.Ticket) *payload.Ticket {
 // Changed reports whether the named field's value differs from its previous
 // value. It returns false for a name that is not a field that can change.
 func (e Env) Changed(field string) bool {
+	if name, ok := strings.CutPrefix(field, attrPrefix); ok {
+		return !attrEqual(e.Attr[name], e.PreviousAttr[name])
+	}
 	f, ok := helperField(field)
 	if !ok {
 		return false
 	}
-	prev := orZero(e.Previous)
+	a, b := e.sides()
 	if f.kind == kindInt {
-		return f.num(&e.Ticket) != f.num(prev)
+		return f.num(a) != f.num(b)
 	}
-	return f.str(&e.Ticket) != f.str(prev)
+	return f.str(a) != f.str(b)
 }
 
 // ChangedTo reports whether the named field changed and now equals v. It
@@ -73,11 +93,18 @@ func (e Env) ChangedFrom(field string, v any) bool {
 
 // changedHelper implements ChangedTo and, with from set, ChangedFrom.
 func changedHelper(e *Env, field string, v any, from bool) bool {
+	if name, ok := strings.CutPrefix(field, attrPrefix); ok {
+		now, old := e.Attr[name], e.PreviousAttr[name]
+		if from {
+			now, old = old, now
+		}
+		return attrChangedTo(now, old, v)
+	}
 	f, ok := helperField(field)
 	if !ok {
 		return false
 	}
-	now, old := &e.Ticket, orZero(e.Previous)
+	now, old := e.sides()
 	if from {
 		now, old = old, now
 	}
@@ -96,9 +123,10 @@ func (e Env) CustomField(id int) string {
 	return v
 }
 
-// helperField resolves the field name given to a Changed helper.
+// helperField resolves the name of a packet field given to a Changed
+// helper.
 func helperField(name string) (*field, bool) {
-	f, err := lookupField(name)
+	f, err := lookupField(name, nil)
 	if err != nil || !f.ops.has(payload.OperatorChanged) {
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/tickethooks/tickethooks/payload"
@@ -27,6 +28,12 @@ type Event struct {
 	// After is the ticket after the change. Nil is treated as an empty
 	// ticket.
 	After *payload.Ticket
+	// BeforeAttrs and AfterAttrs are the host attributes of the ticket
+	// before and after the change (see Attribute). Nil means none.
+	BeforeAttrs, AfterAttrs Attrs
+
+	once  sync.Once
+	sides [2]side // after, before: what conditions compare; see sidesOf
 
 	slot vmSlot       // the VM and Env expression programs run on; see Release
 	fit  atomic.Int32 // whether the tickets fit the expression budget; see fitsBudget
@@ -58,15 +65,19 @@ func (e *Event) Kind() string {
 	return eventUpdated
 }
 
-// tickets returns the tickets conditions compare, never nil.
-func (e *Event) tickets() (after, before *payload.Ticket) {
-	return orZero(e.After), orZero(e.Before)
+// sidesOf returns the two sides of the change that conditions compare,
+// with tickets never nil. They are built once per Event.
+func (e *Event) sidesOf() (after, before *side) {
+	e.once.Do(func() {
+		e.sides = [2]side{{t: orZero(e.After), attrs: e.AfterAttrs}, {t: orZero(e.Before), attrs: e.BeforeAttrs}}
+	})
+	return &e.sides[0], &e.sides[1]
 }
 
 // makeEnv builds the expression environment, boxed: the Event keeps it
 // so that running each trigger's program does not allocate it again.
 func (e *Event) makeEnv() any {
-	env := Env{Previous: e.Before, Event: e.Kind()}
+	env := Env{Previous: e.Before, Event: e.Kind(), Attr: e.AfterAttrs, PreviousAttr: e.BeforeAttrs}
 	if e.After != nil {
 		env.Ticket = *e.After
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/payload"
 )
 
@@ -42,7 +43,7 @@ func compileExpression(src string, o *options) (*vm.Program, []exprProblem) {
 	if len(src) > o.maxExpressionLength {
 		return nil, []exprProblem{{msg: fmt.Sprintf("is %d bytes long; the limit is %d", len(src), o.maxExpressionLength)}}
 	}
-	check := &helperCheck{source: file.NewSource(src)}
+	check := &helperCheck{source: file.NewSource(src), schema: o.schema}
 	program, err := compileExpr(src, o, check)
 	if len(check.problems) > 0 {
 		return nil, check.problems
@@ -79,6 +80,9 @@ func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err
 	}
 	config.Check()
 	tree, err := checker.ParseCheck(src, config)
+	if err == nil {
+		check.strayAttrs()
+	}
 	if err != nil || len(check.problems) > 0 {
 		return nil, err
 	}
@@ -118,15 +122,28 @@ func exprOptions(o *options, check *helperCheck) []expr.Option {
 }
 
 // helperCheck is an expr patch visitor that checks, before type checking,
-// that each call of a Changed helper names a field with a string literal.
-// It changes nothing in the tree.
+// that each call of a Changed helper names a field with a string literal,
+// and that each Attr.<name> and PreviousAttr.<name> names a declared
+// attribute. It rewrites the latter to the call of the Attrs getter of
+// the attribute's type, such as Attr.List("tags"), so that the checker
+// knows its type.
 type helperCheck struct {
 	source   file.Source
+	schema   *Schema
 	problems []exprProblem
+	attrRefs []ast.Node        // every Attr and PreviousAttr seen
+	readers  map[ast.Node]bool // those that are the receiver of a getter call made here
 }
 
 // Visit implements ast.Visitor.
 func (c *helperCheck) Visit(node *ast.Node) {
+	if isAttrRef(*node) {
+		c.attrRefs = append(c.attrRefs, *node)
+	}
+	if m, ok := (*node).(*ast.MemberNode); ok && isAttrRef(m.Node) {
+		c.attrMember(node, m)
+		return
+	}
 	call, ok := (*node).(*ast.CallNode)
 	if !ok {
 		return
@@ -141,7 +158,7 @@ func (c *helperCheck) Visit(node *ast.Node) {
 		c.add(leftmost(arg), fmt.Sprintf("the first argument of %s must be a string literal naming a field", name))
 		return
 	}
-	f, err := lookupField(lit.Value)
+	f, err := lookupField(lit.Value, c.schema)
 	if err != nil {
 		c.add(arg, fmt.Sprintf("%s: %v", name, err))
 		return
@@ -158,21 +175,76 @@ func (c *helperCheck) Visit(node *ast.Node) {
 	fits := true
 	switch v := val.(type) {
 	case *ast.StringNode:
-		fits = f.kind == kindString
+		fits = f.kind == kindString || f.kind == kindList
 	case *ast.IntegerNode:
 		fits = f.kind == kindInt
 	case *ast.FloatNode:
 		_, integral := floatToInt(v.Value)
 		fits = f.kind == kindInt && integral
-	case *ast.BoolNode, *ast.NilNode, *ast.ArrayNode, *ast.MapNode:
+	case *ast.BoolNode:
+		fits = f.kind == kindBool
+	case *ast.NilNode, *ast.ArrayNode, *ast.MapNode:
 		fits = false
 	}
 	if !fits {
-		want := "a string"
-		if f.kind == kindInt {
-			want = "an integer"
-		}
+		want := map[kind]string{kindString: "a string", kindList: "a string", kindInt: "an integer",
+			kindBool: "true or false", kindTime: "a time"}[f.kind]
 		c.add(val, fmt.Sprintf("%s: value for %s must be %s", name, f.describe(), want))
+	}
+}
+
+// isAttrRef reports whether n is Attr or PreviousAttr, or the same read
+// through $env.
+func isAttrRef(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		return n.Value == "Attr" || n.Value == "PreviousAttr"
+	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+			if p, ok := n.Property.(*ast.StringNode); ok {
+				return p.Value == "Attr" || p.Value == "PreviousAttr"
+			}
+		}
+	}
+	return false
+}
+
+// attrMember checks Attr.<name> (or PreviousAttr.<name>) and rewrites
+// it, at *node, to the getter call that reads the attribute with its
+// declared type.
+func (c *helperCheck) attrMember(node *ast.Node, m *ast.MemberNode) {
+	if c.readers == nil {
+		c.readers = map[ast.Node]bool{}
+	}
+	c.readers[m.Node] = true // reported here if wrong, not again by strayAttrs
+	p, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		c.add(m, "an attribute must be named with a literal: write Attr.<name>")
+		return
+	}
+	if m.Method {
+		c.add(m, fmt.Sprintf("unknown attribute %q: write Attr.<name> to read an attribute", textcut.Cut(p.Value, maxQuoted)))
+		return
+	}
+	if _, err := attrField(attrPrefix+p.Value, p.Value, c.schema); err != nil {
+		c.add(m, err.Error())
+		return
+	}
+	t, _ := c.schema.Type(p.Value)
+	callee := &ast.MemberNode{Node: m.Node, Property: &ast.StringNode{Value: t.getter()}, Method: true}
+	callee.SetLocation(m.Location())
+	callee.Property.SetLocation(m.Location())
+	call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{p}}
+	ast.Patch(node, call)
+}
+
+// strayAttrs reports each Attr or PreviousAttr that is not followed by
+// an attribute name.
+func (c *helperCheck) strayAttrs() {
+	for _, n := range c.attrRefs {
+		if !c.readers[n] {
+			c.add(n, "Attr and PreviousAttr must be followed by .<attribute name>")
+		}
 	}
 }
 

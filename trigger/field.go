@@ -17,6 +17,9 @@ const (
 	kindString kind = iota + 1
 	kindInt
 	kindEvent
+	kindBool // an attribute
+	kindTime // an attribute
+	kindList // an attribute
 )
 
 // opSet is a set of operators, one bit per payload.Operator code.
@@ -48,6 +51,8 @@ var operators = map[string]payload.Operator{
 	"changed_from":     payload.OperatorChangedFrom,
 	"not_changed_to":   payload.OperatorNotChangedTo,
 	"not_changed_from": payload.OperatorNotChangedFrom,
+	"includes":         payload.OperatorIncludes,
+	"not_includes":     payload.OperatorNotIncludes,
 }
 
 // takesValue reports whether a condition with operator op needs a value.
@@ -74,7 +79,14 @@ var (
 	idOps     = opsOf(payload.OperatorIs, payload.OperatorIsNot,
 		payload.OperatorLessThan, payload.OperatorGreaterThan,
 		payload.OperatorPresent, payload.OperatorNotPresent)
-	eventOps = opsOf(payload.OperatorIs, payload.OperatorIsNot)
+	eventOps  = opsOf(payload.OperatorIs, payload.OperatorIsNot)
+	changeOps = opsOf(payload.OperatorChanged, payload.OperatorNotChanged,
+		payload.OperatorChangedTo, payload.OperatorChangedFrom,
+		payload.OperatorNotChangedTo, payload.OperatorNotChangedFrom)
+	boolOps = changeOps | opsOf(payload.OperatorIs, payload.OperatorIsNot)
+	timeOps = intOps
+	listOps = changeOps | opsOf(payload.OperatorIncludes, payload.OperatorNotIncludes,
+		payload.OperatorPresent, payload.OperatorNotPresent)
 )
 
 // field is a ticket field that conditions and expression helpers can name.
@@ -83,12 +95,18 @@ type field struct {
 	criteria payload.Criteria
 	kind     kind
 	ops      opSet
-	str      func(*payload.Ticket) string // kindString
-	num      func(*payload.Ticket) int    // kindInt
+	str      func(*side) string   // kindString
+	num      func(*side) int      // kindInt
+	flag     func(*side) bool     // kindBool
+	when     func(*side) int64    // kindTime: see timeKey
+	list     func(*side) []string // kindList
 }
 
 // describe names the field with its kind, as in `string field "Status"`.
 func (f *field) describe() string {
+	if f.criteria == payload.CriteriaAttribute {
+		return fmt.Sprintf("%s attribute %q", map[kind]string{kindString: "string", kindInt: "int", kindBool: "bool", kindTime: "time", kindList: "list"}[f.kind], f.name)
+	}
 	switch f.kind {
 	case kindString:
 		return fmt.Sprintf("string field %q", f.name)
@@ -104,21 +122,21 @@ const customFieldPrefix = "CustomField:"
 // fields holds the fixed fields by name.
 var fields = map[string]*field{
 	"Id": {name: "Id", criteria: payload.CriteriaId, kind: kindInt, ops: idOps,
-		num: func(t *payload.Ticket) int { return t.Id }},
+		num: func(s *side) int { return s.t.Id }},
 	"Subject": {name: "Subject", criteria: payload.CriteriaSubject, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string { return t.Subject }},
+		str: func(s *side) string { return s.t.Subject }},
 	"Status": {name: "Status", criteria: payload.CriteriaStatus, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string { return t.Status }},
+		str: func(s *side) string { return s.t.Status }},
 	"Justification": {name: "Justification", criteria: payload.CriteriaJustification, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string { return t.Justification }},
+		str: func(s *side) string { return s.t.Justification }},
 	"Urgency": {name: "Urgency", criteria: payload.CriteriaUrgency, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string { return t.Urgency }},
+		str: func(s *side) string { return s.t.Urgency }},
 	"ServiceFirstLevel": {name: "ServiceFirstLevel", criteria: payload.CriteriaServiceFirstLevel, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string { return t.ServiceFirstLevel }},
+		str: func(s *side) string { return s.t.ServiceFirstLevel }},
 	"SlaSolutionTime": {name: "SlaSolutionTime", criteria: payload.CriteriaSlaSolutionTime, kind: kindInt, ops: intOps,
-		num: func(t *payload.Ticket) int { return t.SlaSolutionTime }},
+		num: func(s *side) int { return s.t.SlaSolutionTime }},
 	"ActionCount": {name: "ActionCount", criteria: payload.CriteriaActionCount, kind: kindInt, ops: intOps,
-		num: func(t *payload.Ticket) int { return len(t.Actions) }},
+		num: func(s *side) int { return s.t.ActionCount() }},
 	"Event": {name: "Event", criteria: payload.CriteriaEvent, kind: kindEvent, ops: eventOps},
 }
 
@@ -133,10 +151,14 @@ var fieldNames = func() string {
 	return strings.Join(append(names, customFieldPrefix+"<id>"), ", ")
 }()
 
-// lookupField resolves a field name. Custom fields are built on demand.
-func lookupField(name string) (*field, error) {
+// lookupField resolves a field name. Custom fields and attributes (from
+// schema, which may be nil) are built on demand.
+func lookupField(name string, schema *Schema) (*field, error) {
 	if f, ok := fields[name]; ok {
 		return f, nil
+	}
+	if rest, ok := strings.CutPrefix(name, attrPrefix); ok {
+		return attrField(name, rest, schema)
 	}
 	if rest, ok := strings.CutPrefix(name, customFieldPrefix); ok {
 		id, err := strconv.Atoi(rest)
@@ -163,8 +185,8 @@ func lookupField(name string) (*field, error) {
 // ticket's first CustomFieldValues element with that CustomFieldId.
 func customField(name string, id int) *field {
 	return &field{name: name, criteria: payload.CriteriaCustomField, kind: kindString, ops: stringOps,
-		str: func(t *payload.Ticket) string {
-			v, _ := t.CustomField(id)
+		str: func(s *side) string {
+			v, _ := s.t.CustomField(id)
 			return v
 		}}
 }

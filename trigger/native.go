@@ -39,7 +39,7 @@ func nativeExpression(n ast.Node) cond {
 
 // constant returns a condition that always yields v.
 func constant(v bool) cond {
-	return func(_, _ *payload.Ticket, _ bool) bool { return v }
+	return func(_, _ *side, _ bool) bool { return v }
 }
 
 // byEvent returns a condition that yields ifCreated on creation and
@@ -49,9 +49,9 @@ func byEvent(ifCreated, ifUpdated bool) cond {
 	case ifCreated == ifUpdated:
 		return constant(ifCreated)
 	case ifCreated:
-		return func(_, _ *payload.Ticket, created bool) bool { return created }
+		return func(_, _ *side, created bool) bool { return created }
 	default:
-		return func(_, _ *payload.Ticket, created bool) bool { return !created }
+		return func(_, _ *side, created bool) bool { return !created }
 	}
 }
 
@@ -68,7 +68,7 @@ func boolExpr(n ast.Node) cond {
 		if c == nil {
 			return nil
 		}
-		return func(a, b *payload.Ticket, created bool) bool { return !c(a, b, created) }
+		return func(a, b *side, created bool) bool { return !c(a, b, created) }
 	case *ast.BinaryNode:
 		if and, ok := isAnd(n.Operator); ok {
 			return junction(n, and)
@@ -120,9 +120,9 @@ func junction(n *ast.BinaryNode, and bool) cond {
 	if and {
 		if len(cs) == 2 {
 			x, y := cs[0], cs[1]
-			return func(a, b *payload.Ticket, created bool) bool { return x(a, b, created) && y(a, b, created) }
+			return func(a, b *side, created bool) bool { return x(a, b, created) && y(a, b, created) }
 		}
-		return func(a, b *payload.Ticket, created bool) bool {
+		return func(a, b *side, created bool) bool {
 			for _, c := range cs {
 				if !c(a, b, created) {
 					return false
@@ -133,9 +133,9 @@ func junction(n *ast.BinaryNode, and bool) cond {
 	}
 	if len(cs) == 2 {
 		x, y := cs[0], cs[1]
-		return func(a, b *payload.Ticket, created bool) bool { return x(a, b, created) || y(a, b, created) }
+		return func(a, b *side, created bool) bool { return x(a, b, created) || y(a, b, created) }
 	}
-	return func(a, b *payload.Ticket, created bool) bool {
+	return func(a, b *side, created bool) bool {
 		for _, c := range cs {
 			if c(a, b, created) {
 				return true
@@ -149,12 +149,12 @@ func junction(n *ast.BinaryNode, and bool) cond {
 // ticket after the change (get), or a value that depends at most on the
 // kind of change: a literal (ifCreated == ifUpdated) or Event.
 type operand[T comparable] struct {
-	get                  func(*payload.Ticket) T
+	get                  func(*side) T
 	ifCreated, ifUpdated T
 }
 
 // at returns the operand's value for a change.
-func (o *operand[T]) at(t *payload.Ticket, created bool) T {
+func (o *operand[T]) at(t *side, created bool) T {
 	switch {
 	case o.get != nil:
 		return o.get(t)
@@ -310,25 +310,25 @@ func compare[T cmp.Ordered](op string, l, r operand[T], ops map[string]func(x, y
 			return c
 		}
 	}
-	return func(a, _ *payload.Ticket, created bool) bool { return fn(l.at(a, created), r.at(a, created)) }
+	return func(a, _ *side, created bool) bool { return fn(l.at(a, created), r.at(a, created)) }
 }
 
 // fieldCond compiles get(ticket) op v for the comparisons of the subset
 // that the structured conditions also make, or returns nil.
-func fieldCond[T cmp.Ordered](get func(*payload.Ticket) T, op string, v T) cond {
+func fieldCond[T cmp.Ordered](get func(*side) T, op string, v T) cond {
 	switch op {
 	case "==":
 		return valueCond(get, payload.OperatorIs, v)
 	case "!=":
 		return valueCond(get, payload.OperatorIsNot, v)
 	case "<":
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) < v }
+		return func(a, _ *side, _ bool) bool { return get(a) < v }
 	case ">":
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) > v }
+		return func(a, _ *side, _ bool) bool { return get(a) > v }
 	case "<=":
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) <= v }
+		return func(a, _ *side, _ bool) bool { return get(a) <= v }
 	case ">=":
-		return func(a, _ *payload.Ticket, _ bool) bool { return get(a) >= v }
+		return func(a, _ *side, _ bool) bool { return get(a) >= v }
 	}
 	return nil
 }
@@ -397,7 +397,7 @@ func member[T comparable](l operand[T], set map[T]struct{}) cond {
 		for v := range set {
 			elems = append(elems, v)
 		}
-		return func(a, _ *payload.Ticket, _ bool) bool {
+		return func(a, _ *side, _ bool) bool {
 			v := get(a)
 			for _, e := range elems {
 				if e == v {
@@ -411,7 +411,7 @@ func member[T comparable](l operand[T], set map[T]struct{}) cond {
 	for v := range set {
 		own[v] = struct{}{}
 	}
-	return func(a, _ *payload.Ticket, _ bool) bool {
+	return func(a, _ *side, _ bool) bool {
 		_, ok := own[get(a)]
 		return ok
 	}

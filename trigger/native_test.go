@@ -159,7 +159,7 @@ func (g *gen) leaf() string {
 	case 5, 6:
 		f := g.pick(genChangeable)
 		name := g.pick([]string{"ChangedTo", "ChangedFrom"})
-		kind, _ := lookupField(f)
+		kind, _ := lookupField(f, nil)
 		v := g.strLit()
 		if kind.kind == kindInt {
 			v = g.pick(append([]string{"60.0", "3.0", "0.0"}, genInts[:9]...))

@@ -78,7 +78,7 @@ func (t *Trigger) Evaluate(ev *Event) (bool, error) {
 	if !t.Enabled || !t.On(created) {
 		return false, nil
 	}
-	after, before := ev.tickets()
+	after, before := ev.sidesOf()
 	for _, c := range t.all {
 		if !c(after, before, created) {
 			return false, nil
