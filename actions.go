@@ -53,6 +53,9 @@ type ActionCall struct {
 	// Before is the ticket before the change (nil on creation); After is
 	// the ticket after it. Handlers must not modify them.
 	Before, After *payload.Ticket
+	// BeforeAttrs and AfterAttrs are the change's attribute values
+	// (WithAttributes), or nil. Handlers must not modify them.
+	BeforeAttrs, AfterAttrs trigger.Attrs
 	// ChangeKey is the change's idempotency key (WithChangeKey), or "".
 	// Note and custom actions run on every call, a change reported again
 	// included: a handler that must act once per change can remember it.

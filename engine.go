@@ -162,14 +162,26 @@ type Config struct {
 	// Tenants limits what one tenant may take of the engine: deliveries
 	// in flight and pending entries. See TenantPolicy for the defaults.
 	Tenants TenantPolicy
+
+	// Attributes declares the attributes the host's tickets have beyond
+	// the packet's fields (assignee, team, tags, the host's own ids...),
+	// which conditions and expressions can read and body templates can
+	// send. The host passes their values with each change
+	// (WithAttributes); the engine checks them against this list. Load
+	// triggers with the options TriggerOptions returns, which carry it.
+	// Attributes never enter the data packet. See trigger.Attribute.
+	Attributes []trigger.Attribute
 }
 
-// TriggerOptions returns o with its AllowNetworks replaced by
-// c.AllowNetworks: the options to load the triggers of c.Triggers with
-// (trigger.Parse, trigger.Compile), so that the networks webhook URLs may name
-// are the ones the default Sender may reach, given once in Config.
+// TriggerOptions returns o with its AllowNetworks and Attributes replaced
+// by c's: the options to load the triggers of c.Triggers with
+// (trigger.Parse, trigger.Compile), so that the networks webhook URLs may
+// name are the ones the default Sender may reach, and the attributes
+// conditions may read are the ones changes carry, both given once in
+// Config.
 func (c Config) TriggerOptions(o trigger.Options) *trigger.Options {
 	o.AllowNetworks = slices.Clone(c.AllowNetworks)
+	o.Attributes = slices.Clone(c.Attributes)
 	return &o
 }
 
@@ -194,6 +206,7 @@ type Engine struct {
 
 	multiTenant bool
 	tenants     tenantLimits
+	attrs       *trigger.Schema // nil without Config.Attributes
 
 	onDestination func(DestinationEvent)
 
@@ -279,6 +292,12 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	var attrs *trigger.Schema
+	if len(cfg.Attributes) > 0 {
+		if attrs, err = trigger.NewSchema(cfg.Attributes); err != nil {
+			return nil, fmt.Errorf("%w: Attributes: %w", ErrInvalidConfig, err)
+		}
+	}
 
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider, cfg.Propagator)
 	if err != nil {
@@ -306,6 +325,7 @@ func New(cfg Config) (*Engine, error) {
 
 		multiTenant: cfg.MultiTenant,
 		tenants:     tenants,
+		attrs:       attrs,
 
 		onDestination: cfg.OnDestination,
 		room:          &roomLine{close: closing},

@@ -25,6 +25,23 @@ type ChangeOption func(*change)
 type change struct {
 	key    string
 	tenant string
+	// beforeAttrs and afterAttrs are the attribute values
+	// (WithAttributes); attrsSet says WithAttributes was given.
+	beforeAttrs, afterAttrs trigger.Attrs
+	attrsSet                bool
+}
+
+// WithAttributes gives the values of the host's attributes (declared in
+// Config.Attributes) before and after the change, beside the packet:
+// before is nil when the ticket was created, and a missing attribute
+// reads as its type's zero value. Conditions and expressions read them,
+// body templates may send them, and the data packet never holds them.
+// A value of an undeclared attribute or of the wrong type is refused with
+// an error wrapping trigger.ErrAttribute, with nothing recorded. The
+// engine does not keep the maps: the host may reuse them after the call
+// returns.
+func WithAttributes(before, after trigger.Attrs) ChangeOption {
+	return func(c *change) { c.beforeAttrs, c.afterAttrs, c.attrsSet = before, after, true }
 }
 
 // WithTenant says which tenant (account) the changed ticket belongs to.
@@ -104,6 +121,11 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	if err := e.checkTenant(c.tenant); err != nil {
 		return fmt.Errorf("tickethooks: ticket %d: %w", after.Id, err)
 	}
+	if c.attrsSet {
+		if err := e.checkAttrs(c.beforeAttrs, c.afterAttrs); err != nil {
+			return fmt.Errorf("tickethooks: ticket %d: %w", after.Id, err)
+		}
+	}
 	ctx, done, err := e.begin(ctx)
 	if err != nil {
 		return err
@@ -111,6 +133,7 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 	defer done()
 
 	ev := trigger.NewEvent(before, after)
+	ev.BeforeAttrs, ev.AfterAttrs = c.beforeAttrs, c.afterAttrs
 	fired, err := e.evaluate(ctx, c.tenant, ev)
 	ev.Release() // every trigger is evaluated
 	if err != nil || len(fired) == 0 {
@@ -155,7 +178,22 @@ func (e *Engine) onTicketChange(ctx context.Context, tx *sql.Tx, before, after *
 			e.disp.nudge()
 		}
 	}
-	return e.runActions(ctx, fired, before, after, c.key)
+	return e.runActions(ctx, fired, ev, c.key)
+}
+
+// checkAttrs checks the attribute values of a change against
+// Config.Attributes.
+func (e *Engine) checkAttrs(before, after trigger.Attrs) error {
+	if e.attrs == nil && (len(before) > 0 || len(after) > 0) {
+		return fmt.Errorf("%w: the change has attribute values, but Config.Attributes declares none", trigger.ErrAttribute)
+	}
+	if err := e.attrs.Check(before); err != nil {
+		return fmt.Errorf("attributes before the change: %w", err)
+	}
+	if err := e.attrs.Check(after); err != nil {
+		return fmt.Errorf("attributes after the change: %w", err)
+	}
+	return nil
 }
 
 // evaluate returns the triggers that fire on the change, in order, skipping
@@ -288,7 +326,8 @@ func packetCut(en *executionlog.Entry) bool {
 // runActions runs the note and custom actions of the fired triggers in
 // order. The context handed to them records the fired triggers, so a
 // handler that changes the ticket again does not fire them a second time.
-func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, before, after *payload.Ticket, key string) error {
+func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, ev *trigger.Event, key string) error {
+	before, after := ev.Before, ev.After
 	var actx context.Context // made at the first such action: most triggers have none
 	var errs []error
 	for _, t := range fired {
@@ -299,7 +338,8 @@ func (e *Engine) runActions(ctx context.Context, fired []*trigger.Trigger, befor
 			if actx == nil {
 				actx = withFired(ctx, fired)
 			}
-			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after, ChangeKey: key}
+			call := ActionCall{Trigger: t, Index: i, Action: a, Before: before, After: after,
+				BeforeAttrs: ev.BeforeAttrs, AfterAttrs: ev.AfterAttrs, ChangeKey: key}
 			if err := e.runAction(actx, call); err != nil {
 				err = fmt.Errorf("%w: trigger %q action %d (%s): %w", ErrAction, t.ID, i, a.Type, err)
 				e.logger.LogAttrs(ctx, slog.LevelError, "tickethooks: action failed",

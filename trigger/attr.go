@@ -49,6 +49,8 @@ const (
 	// element): a change over it is refused, so that the cost bound of
 	// every expression holds.
 	MaxAttrBytes = 64 << 10
+	// MaxListItems is the most elements of a list attribute's value.
+	MaxListItems = 256
 )
 
 // attrPrefix starts a condition field that names an attribute.
@@ -169,8 +171,8 @@ func (s *Schema) Attributes() []Attribute {
 }
 
 // Check reports whether values fits the schema: every name declared,
-// every value of its attribute's type (nil reads as absent), and at most
-// MaxAttrBytes in all. The error names the attribute at fault and
+// every value of its attribute's type (nil reads as absent), lists of at
+// most MaxListItems, and at most MaxAttrBytes in all. The error names the attribute at fault and
 // matches ErrAttribute.
 func (s *Schema) Check(values Attrs) error {
 	size := 0
@@ -193,6 +195,9 @@ func (s *Schema) Check(values Attrs) error {
 			fits = t == AttrTime
 		case []string:
 			fits = t == AttrList
+			if len(v) > MaxListItems {
+				return fmt.Errorf("%w: attribute %q has %d elements; the limit is %d (MaxListItems)", ErrAttribute, name, len(v), MaxListItems)
+			}
 			for _, e := range v {
 				size += 16 + len(e)
 			}

@@ -500,7 +500,7 @@ func (c *costCheck) call(n *ast.CallNode) (aval, cost) {
 		case name.Value == "String":
 			return strVal(MaxAttrBytes), k.plus(read)
 		case name.Value == "List":
-			return listVal(MaxAttrBytes/16, MaxAttrBytes, strVal(MaxAttrBytes)), k.plus(read)
+			return listVal(MaxListItems, MaxAttrBytes, strVal(MaxAttrBytes)), k.plus(read)
 		case name.Value == "Int":
 			return anyInt, k.plus(read)
 		case name.Value == "Bool", name.Value == "Time":
