@@ -44,8 +44,14 @@
 //	 9 Event (created/updated)     9 changed
 //	10 CustomField:<id>           10 not_changed
 //	11 Expression                 11 changed_to
-//	                              12 changed_from
-//	                              13 not_changed_to
+//	12 Attr.<name> (any host      12 changed_from
+//	   attribute)                 13 not_changed_to
 //	                              14 not_changed_from
 //	                              15 matches (the trigger's expression held)
+//	                              16 includes (a list attribute holds the value)
+//	                              17 not_includes
+//
+// A condition on a host attribute sends {12, operator} whichever the
+// attribute: the attribute's name, like its value, is the host's and
+// never enters the packet.
 package payload

@@ -113,14 +113,59 @@
 //	Urgency             string  all but less_than, greater_than
 //	ServiceFirstLevel   string  all but less_than, greater_than
 //	SlaSolutionTime     int     all but contains, not_contains
-//	ActionCount         int     all but contains, not_contains (the number of Actions)
+//	ActionCount         int     all but contains, not_contains (Ticket.ActionCount())
 //	Event               event   is, is_not, with value "created" or "updated"
 //	CustomField:<id>    string  all but less_than, greater_than
 //
 // CustomField:<id> is the Value of the ticket's first CustomFieldValues
 // element whose CustomFieldId is id, or "" when there is none.
 // "ActionCount changed" or "ActionCount greater_than N" detect an added
-// reply or note.
+// reply or note. ActionCount is the ticket's TotalActions, or the length
+// of Actions when that is larger: a host that sends only the latest
+// actions in the packet sets TotalActions to the true count, which the
+// packet does not carry.
+//
+// # Host attributes
+//
+// A host declares the attributes its tickets have beyond the packet's
+// fields in Options.Attributes (the engine's Config.Attributes), each with
+// a name and a type, and passes their values with each change
+// (Event.BeforeAttrs and AfterAttrs; the engine's WithAttributes):
+//
+//	Type    Go value    Operators                                     Condition value
+//	string  string      as a string field                             JSON string
+//	int     int         as an int field                               JSON integer
+//	bool    bool        is, is_not, changed family                    true or false
+//	time    time.Time   as an int field, by instant                   RFC 3339 string
+//	list    []string    includes, not_includes, present, not_present,  JSON string
+//	                    changed family
+//
+// A condition names an attribute as "Attr.<name>":
+//
+//	{"field": "Attr.tags", "operator": "changed_to", "value": "vip"}
+//	{"field": "Attr.assignee", "operator": "changed"}
+//
+// A missing attribute reads as its type's zero value (an empty list). On a
+// list, includes and not_includes test for an element; present means not
+// empty; changed and not_changed compare the lists as sets; changed_to
+// means the value was added (it is in the list now and was not before),
+// changed_from that it was removed, and not_changed_to and
+// not_changed_from are their negations. Times compare by instant, to the
+// microsecond, whatever their location. A condition naming an attribute
+// not declared, an operator that does not fit its type or a value of
+// another type is an error when the trigger loads. Every attribute
+// condition sends the WebhookEvents code {Criteria 12, Operator}, with
+// Operator 16 for includes and 17 for not_includes (see package payload):
+// attributes never enter the packet unless a body template puts them
+// there.
+//
+// Expressions read Attr.<name> and PreviousAttr.<name> (the value before
+// the change), with the declared type: "vip" in Attr.tags,
+// Attr.team == "billing", Attr.due < now(). The Changed helpers take
+// "Attr.<name>" too. An attribute name that is not declared, or a
+// comparison with a value of another type, is an error with its line and
+// column. The values of one side of a change are capped (Schema.Check,
+// MaxAttrBytes, MaxListItems) so that expression costs stay bounded.
 //
 // # Operators and comparison rules
 //
@@ -147,7 +192,8 @@
 //
 // The optional expression uses the expr language
 // (https://expr-lang.org) over Env: Ticket, Previous (nil on creation),
-// Event, and the helpers Changed, ChangedTo, ChangedFrom and CustomField.
+// Event, Attr and PreviousAttr, and the helpers Changed, ChangedTo,
+// ChangedFrom and CustomField.
 // For example:
 //
 //	Ticket.SlaSolutionTime > 60 && ChangedTo("Status", "Resolved")

@@ -28,6 +28,8 @@ import (
 //	a in [...], a not in [...] with a list of literals of a's type, and
 //	  an int in <integer>..<integer> (which expr turns into >= and <=)
 //	Changed("F"), ChangedTo("F", literal), ChangedFrom("F", literal)
+//	Attr.<name> of a string, int or bool attribute, and
+//	  "literal" in Attr.<name> of a list attribute
 //
 // Everything else (Previous, arithmetic, functions and builtins, floats,
 // nil, lists other than the right side of in, member access other than
@@ -78,9 +80,36 @@ func boolExpr(n ast.Node) cond {
 		}
 		return compareExpr(n)
 	case *ast.CallNode:
+		if get, ok := attrGetter(n, "Bool"); ok {
+			return func(a, _ *side, _ bool) bool { return a.attrs.Bool(get) }
+		}
 		return helperExpr(n)
 	}
 	return nil
+}
+
+// attrGetter reports whether n is the call the helper check made of
+// Attr.<name> (the value after the change) for an attribute read with
+// getter, and returns the name.
+func attrGetter(n ast.Node, getter string) (string, bool) {
+	call, ok := n.(*ast.CallNode)
+	if !ok || len(call.Arguments) != 1 {
+		return "", false
+	}
+	m, ok := call.Callee.(*ast.MemberNode)
+	if !ok || !m.Method {
+		return "", false
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "Attr" {
+		return "", false
+	}
+	p, ok := m.Property.(*ast.StringNode)
+	name, lit := call.Arguments[0].(*ast.StringNode)
+	if !ok || !lit || p.Value != getter {
+		return "", false
+	}
+	return name.Value, true
 }
 
 // isAnd reports whether op is && (true) or || (false); ok is false for
@@ -220,6 +249,9 @@ func stringOperand(n ast.Node) (operand[string], bool) {
 			return operand[string]{get: f.str}, true
 		}
 	case *ast.CallNode:
+		if name, ok := attrGetter(n, "String"); ok {
+			return operand[string]{get: func(s *side) string { return s.attrs.String(name) }}, true
+		}
 		if calleeName(n.Callee) != "CustomField" || len(n.Arguments) != 1 {
 			break
 		}
@@ -240,6 +272,10 @@ func intOperand(n ast.Node) (operand[int], bool) {
 	case *ast.MemberNode:
 		if f := ticketField(n, reflect.Int); f != nil && f.kind == kindInt {
 			return operand[int]{get: f.num}, true
+		}
+	case *ast.CallNode:
+		if name, ok := attrGetter(n, "Int"); ok {
+			return operand[int]{get: func(s *side) int { return s.attrs.Int(name) }}, true
 		}
 	}
 	return operand[int]{}, false
@@ -339,6 +375,12 @@ func fieldCond[T cmp.Ordered](get func(*side) T, op string, v T) cond {
 // compares element by element; lists of another type than x, of mixed
 // types, or that are not literals stay on the VM.
 func inExpr(n *ast.BinaryNode) cond {
+	if name, ok := attrGetter(n.Right, "List"); ok {
+		if v, ok := n.Left.(*ast.StringNode); ok {
+			return listCond(func(s *side) []string { return s.attrs.List(name) }, payload.OperatorIncludes, v.Value)
+		}
+		return nil
+	}
 	c, ok := n.Right.(*ast.ConstantNode)
 	if !ok {
 		return nil
