@@ -13,10 +13,11 @@ import (
 )
 
 // side is one side of a change: a ticket, never nil (on creation the
-// before side is the zero ticket), and its host attributes.
+// before side is the zero ticket), and its host attributes, never nil
+// (they point into the Event, which the host may fill in after NewEvent).
 type side struct {
 	t     *payload.Ticket
-	attrs Attrs
+	attrs *Attrs
 }
 
 // cond is a compiled structured condition or expression.

@@ -50,7 +50,7 @@ type Env struct {
 
 // sides returns the sides of the change e describes.
 func (e *Env) sides() (after, before *side) {
-	return &side{t: &e.Ticket, attrs: e.Attr}, &side{t: orZero(e.Previous), attrs: e.PreviousAttr}
+	return &side{t: &e.Ticket, attrs: &e.Attr}, &side{t: orZero(e.Previous), attrs: &e.PreviousAttr}
 }
 
 // orZero returns t, or the zero ticket when t is nil.

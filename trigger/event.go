@@ -29,11 +29,13 @@ type Event struct {
 	// ticket.
 	After *payload.Ticket
 	// BeforeAttrs and AfterAttrs are the host attributes of the ticket
-	// before and after the change (see Attribute). Nil means none.
+	// before and after the change (see Attribute). Nil means none. Set
+	// them after NewEvent, before the first trigger is evaluated.
 	BeforeAttrs, AfterAttrs Attrs
 
-	once  sync.Once
-	sides [2]side // after, before: what conditions compare; see sidesOf
+	built bool      // NewEvent set sides
+	once  sync.Once // sets sides for an Event built without NewEvent
+	sides [2]side   // after, before: what conditions compare; see sidesOf
 
 	slot vmSlot       // the VM and Env expression programs run on; see Release
 	fit  atomic.Int32 // whether the tickets fit the expression budget; see fitsBudget
@@ -42,7 +44,9 @@ type Event struct {
 // NewEvent returns the Event for a change from before to after. before is
 // nil when the ticket was created.
 func NewEvent(before, after *payload.Ticket) *Event {
-	return &Event{Before: before, After: after}
+	e := &Event{Before: before, After: after, built: true}
+	e.sides = [2]side{{t: orZero(after), attrs: &e.AfterAttrs}, {t: orZero(before), attrs: &e.BeforeAttrs}}
+	return e
 }
 
 // Release returns the Event's expression VM to a pool for the next Event
@@ -68,9 +72,11 @@ func (e *Event) Kind() string {
 // sidesOf returns the two sides of the change that conditions compare,
 // with tickets never nil. They are built once per Event.
 func (e *Event) sidesOf() (after, before *side) {
-	e.once.Do(func() {
-		e.sides = [2]side{{t: orZero(e.After), attrs: e.AfterAttrs}, {t: orZero(e.Before), attrs: e.BeforeAttrs}}
-	})
+	if !e.built {
+		e.once.Do(func() {
+			e.sides = [2]side{{t: orZero(e.After), attrs: &e.AfterAttrs}, {t: orZero(e.Before), attrs: &e.BeforeAttrs}}
+		})
+	}
 	return &e.sides[0], &e.sides[1]
 }
 
