@@ -42,14 +42,37 @@ const MaxRenderedBody = 256 << 10
 
 // TemplateEnv is the environment a webhook action's body template is
 // evaluated in. It has Env's fields and helpers (Ticket, Previous, Event,
-// Attr, PreviousAttr, Changed, ChangedTo, ChangedFrom, CustomField) and
-// Trigger, the trigger whose action is rendered.
+// Attr, PreviousAttr, Changed, ChangedTo, ChangedFrom, CustomField), which
+// read as in expressions, and Trigger, the trigger whose action is
+// rendered. (The fields are repeated rather than Env embedded, so that
+// expr's errors name them plainly.)
 type TemplateEnv struct {
-	Env
+	Ticket       payload.Ticket
+	Previous     *payload.Ticket
+	Event        string
+	Attr         Attrs
+	PreviousAttr Attrs
 	// Trigger is the trigger whose action is rendered. Its fields are
 	// empty when the action is rendered without a trigger (a test send).
 	Trigger TemplateTrigger
 }
+
+// env returns the Env with e's fields.
+func (e *TemplateEnv) env() Env {
+	return Env{Ticket: e.Ticket, Previous: e.Previous, Event: e.Event, Attr: e.Attr, PreviousAttr: e.PreviousAttr}
+}
+
+// Changed is Env.Changed.
+func (e TemplateEnv) Changed(field string) bool { return e.env().Changed(field) }
+
+// ChangedTo is Env.ChangedTo.
+func (e TemplateEnv) ChangedTo(field string, v any) bool { return e.env().ChangedTo(field, v) }
+
+// ChangedFrom is Env.ChangedFrom.
+func (e TemplateEnv) ChangedFrom(field string, v any) bool { return e.env().ChangedFrom(field, v) }
+
+// CustomField is Env.CustomField.
+func (e TemplateEnv) CustomField(id int) string { return e.env().CustomField(id) }
 
 // TemplateTrigger is what a body template sees of its trigger.
 type TemplateTrigger struct {
@@ -185,7 +208,8 @@ func (a *Action) Render(ev *Event, t *Trigger) (body []byte, contentType string,
 		}
 		return body, contentType, nil
 	}
-	env := TemplateEnv{Env: ev.env()}
+	base := ev.env()
+	env := TemplateEnv{Ticket: base.Ticket, Previous: base.Previous, Event: base.Event, Attr: base.Attr, PreviousAttr: base.PreviousAttr}
 	if t != nil {
 		env.Trigger = TemplateTrigger{ID: t.ID, Name: t.Name}
 	}
