@@ -9,7 +9,7 @@ import (
 
 // A webhook action with a body template sends a Slack-shaped message
 // instead of the ticket packet. The template is an expression; Render
-// encodes its value as JSON, so a subject with quotes cannot break it.
+// encodes its value as JSON, so a status with quotes cannot break it.
 func ExampleAction_Render() {
 	set, err := trigger.Parse([]byte(`[{"id": "slack", "name": "Tell Slack", "actions": [{"type": "webhook",
 		"url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true,
@@ -19,7 +19,7 @@ func ExampleAction_Render() {
 		return
 	}
 	t := set.Triggers()[0]
-	ev := trigger.NewEvent(nil, &payload.Ticket{Id: 42, Subject: `Printer says "PC LOAD LETTER"`, Status: "New"})
+	ev := trigger.NewEvent(nil, &payload.Ticket{Id: 42, Subject: "Printer on fire", Status: `Waiting for "Acme" <ops>`})
 	defer ev.Release()
 
 	body, contentType, err := t.Actions[0].Render(ev, t)
@@ -31,7 +31,7 @@ func ExampleAction_Render() {
 	fmt.Println(string(body))
 	// Output:
 	// application/json
-	// {"text":"Ticket #42 is New"}
+	// {"text":"Ticket #42 is Waiting for \"Acme\" <ops>"}
 }
 
 // A form body: the template's value is a flat map, sent with PUT.

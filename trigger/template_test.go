@@ -386,3 +386,18 @@ func TestRenderConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxTemplateLength(t *testing.T) {
+	t.Parallel()
+	if _, err := trigger.Compile(nil, &trigger.Options{MaxTemplateLength: -1}); !errors.Is(err, trigger.ErrInvalid) {
+		t.Errorf("Compile(MaxTemplateLength -1) = %v, want ErrInvalid", err)
+	}
+	long := `"` + strings.Repeat("x", trigger.DefaultMaxTemplateLength-2) + `"`
+	if _, err := trigger.Compile([]trigger.Definition{templated(func(a *trigger.ActionDefinition) { a.Body = long })}, nil); err != nil {
+		t.Errorf("a template of DefaultMaxTemplateLength bytes: %v", err)
+	}
+	_, err := trigger.Compile([]trigger.Definition{templated(func(a *trigger.ActionDefinition) { a.Body = long + " " })}, nil)
+	if want := `trigger "t": actions[0].body: is 16385 bytes long; the limit is 16384`; err == nil || err.Error() != want {
+		t.Errorf("a template one byte too long: %v, want %s", err, want)
+	}
+}
