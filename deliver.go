@@ -85,12 +85,16 @@ func (e *Engine) deliver(en executionlog.Entry) {
 	}
 }
 
-// request builds attempt number of en. The webhook action's URL, headers
-// and secrets are read from the trigger source at each attempt, so that
-// secrets never need to be stored in the log.
+// request builds attempt number of en. The webhook action's URL, method,
+// headers and secrets are read from the trigger source at each attempt, so
+// that secrets never need to be stored in the log; the body and its
+// Content-Type are the entry's, so that they always match.
 func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int) (*webhook.Request, error) {
 	if packetCut(&en) {
 		return nil, &permanentError{"the log holds only an excerpt of this oversize ticket packet; not sent"}
+	}
+	if renderFailed(&en) {
+		return nil, &permanentError{"the body template failed when the entry was recorded; there is no body to send"}
 	}
 	if len(en.RequestBody) > e.maxBody {
 		return nil, &permanentError{fmt.Sprintf("ticket packet is %d bytes, over this engine's %d-byte limit (Config.MaxBodySize); not sent", len(en.RequestBody), e.maxBody)}
@@ -112,7 +116,7 @@ func (e *Engine) request(ctx context.Context, en executionlog.Entry, number int)
 	}
 	// The request goes to the action's real URL: the log keeps it with
 	// its secrets redacted.
-	return webhookRequest(en.ID, t.Actions[en.ActionIndex], en.RequestBody, number), nil
+	return webhookRequest(en.ID, t.Actions[en.ActionIndex], en.RequestBody, loggedContentType(&en), number), nil
 }
 
 // update writes the outcome of an attempt and reports whether the log took

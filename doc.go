@@ -27,7 +27,11 @@
 //
 // Webhook headers and signing secrets are read from the trigger at each
 // attempt rather than stored, so secrets never reach the log; the entry
-// keeps a copy of the headers with secret values redacted.
+// keeps a copy of the headers with secret values redacted. The body is
+// rendered once, when the entry is written: the ticket packet, or what the
+// action's body template makes of the change (see trigger.Action.Render),
+// stored with its Content-Type and sent with the action's method. A
+// template that fails records the entry failed, never sent.
 //
 // # Many accounts
 //
@@ -48,7 +52,9 @@
 //
 // Engine.Redeliver and Engine.RedeliverMatching send finished deliveries
 // again (same webhook-id, a new series of attempts); Engine.TestWebhook
-// sends one signed test request for a "test this webhook" button.
+// sends one signed test request for a "test this webhook" button, and
+// Engine.PreviewWebhook renders the body a webhook action would send
+// without sending it.
 // executionlog/logview serves the Webhook Execution Log page and its JSON
 // API for the host to mount behind its own authentication. The engine
 // reports metrics and a span per attempt through the OpenTelemetry API

@@ -129,8 +129,9 @@ type Config struct {
 	// several, and should return quickly.
 	OnDestination func(DestinationEvent)
 
-	// MaxBodySize is the largest ticket packet sent, in bytes. A webhook
-	// whose packet is larger is never sent nor stored whole: its entry is
+	// MaxBodySize is the largest ticket packet (or body a webhook
+	// action's template renders) sent, in bytes. A webhook whose body is
+	// larger is never sent nor stored whole: its entry is
 	// recorded failed, with an attempt that says why and the first 4 KiB
 	// of the packet, and cannot be redelivered. Defaults to
 	// DefaultMaxBodySize (256 KiB).

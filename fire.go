@@ -239,30 +239,47 @@ func (e *Engine) evaluate(ctx context.Context, tenant string, ev *trigger.Event)
 }
 
 // entries builds one pending entry per webhook action of the fired
-// triggers. The packet is encoded once per trigger, with that trigger's
-// WebhookEvents. A packet larger than MaxBodySize is never stored whole:
-// its entries are recorded failed, with an attempt that says why and an
-// excerpt of the packet (see cutPacket).
+// triggers. An action's body is what its Render returns: the packet, with
+// the trigger's WebhookEvents, is encoded once per trigger for all the
+// actions without a body template; a body template is rendered per
+// action. A body larger than MaxBodySize is never stored whole: its
+// entries are recorded failed, with an attempt that says why and an
+// excerpt of the body (see cutPacket). A body template that fails
+// records its entry failed, with an attempt that says why and no body
+// (see renderFailure).
 func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string) ([]*executionlog.Entry, error) {
 	now := e.now()
 	after := ev.After
 	var entries []*executionlog.Entry
 	for _, t := range fired {
-		var body []byte
-		var cut *executionlog.Attempt // set when the packet is over MaxBodySize
-		for i, a := range t.Actions {
+		var packet []byte                    // the packet, shared by the actions without a template
+		var packetFail *executionlog.Attempt // set when the packet is over MaxBodySize
+		for i := range t.Actions {
+			a := &t.Actions[i]
 			if a.Type != trigger.ActionWebhook {
 				continue
 			}
-			if body == nil {
-				packet := *after
-				packet.WebhookEvents = t.WebhookEvents()
-				var err error
-				if body, err = payload.Encode(&packet); err != nil {
-					return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, t.ID, err)
+			var body []byte
+			var fail *executionlog.Attempt
+			if a.Body == nil && (a.ContentType == "" || a.ContentType == trigger.ContentTypeJSON) {
+				if packet == nil {
+					var err error
+					if packet, _, err = a.Render(ev, t); err != nil {
+						return nil, fmt.Errorf("tickethooks: encoding ticket %d for trigger %q: %w", after.Id, t.ID, err)
+					}
+					if len(packet) > e.maxBody {
+						packet, packetFail = e.cutPacket(packet, now)
+					}
 				}
-				if len(body) > e.maxBody {
-					body, cut = e.cutPacket(body, now)
+				body, fail = packet, packetFail
+			} else {
+				var err error
+				body, _, err = a.Render(ev, t)
+				switch {
+				case err != nil:
+					body, fail = nil, renderFailure(err, now)
+				case len(body) > e.maxBody:
+					body, fail = e.cutPacket(body, now)
 				}
 			}
 			id := executionlog.NewID(now)
@@ -274,8 +291,8 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string
 				ActionIndex:    i,
 				TicketID:       after.Id,
 				Event:          ev.Kind(),
-				URL:            loggedURL(a),
-				RequestHeaders: loggedHeaders(a, id),
+				URL:            loggedURL(*a),
+				RequestHeaders: loggedHeaders(*a, id),
 				RequestBody:    body,
 				Status:         executionlog.StatusPending,
 				NextAttemptAt:  now,
@@ -283,9 +300,9 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string
 				UpdatedAt:      now,
 				ChangeKey:      key,
 			}
-			if cut != nil {
+			if fail != nil {
 				en.Status, en.NextAttemptAt = executionlog.StatusFailed, time.Time{}
-				en.Attempts = []executionlog.Attempt{*cut}
+				en.Attempts = []executionlog.Attempt{*fail}
 			}
 			entries = append(entries, en)
 		}
@@ -293,11 +310,36 @@ func (e *Engine) entries(fired []*trigger.Trigger, ev *trigger.Event, key string
 	return entries, nil
 }
 
+// templateError starts the error of the attempt recorded for a body
+// template that failed. The engine refuses to send an entry whose first
+// attempt says so: it has no body.
+const templateError = "body template failed: "
+
+// renderFailure returns the attempt, never sent, that records why a body
+// template failed.
+func renderFailure(err error, now time.Time) *executionlog.Attempt {
+	return &executionlog.Attempt{
+		Number:    1,
+		StartedAt: now,
+		Error:     capError(templateError + strings.TrimPrefix(err.Error(), "body template: ") + "; not sent"),
+	}
+}
+
+// renderFailed reports whether en records a body template that failed,
+// which must never be sent.
+func renderFailed(en *executionlog.Entry) bool {
+	if len(en.Attempts) == 0 {
+		return false
+	}
+	a := en.Attempts[0]
+	return len(en.RequestBody) == 0 && a.StatusCode == 0 && a.Number == 1 && strings.HasPrefix(a.Error, templateError)
+}
+
 // packetExcerpt is how many bytes of an oversize packet its entries keep.
 const packetExcerpt = 4 << 10
 
-// oversizeError starts the error of the attempt recorded for a packet over
-// MaxBodySize. The engine refuses to send an entry whose first attempt
+// oversizeError starts the error of the attempt recorded for a packet (or
+// a body a template rendered) over MaxBodySize. The engine refuses to send an entry whose first attempt
 // says so: its body is only an excerpt.
 const oversizeError = "ticket packet of "
 

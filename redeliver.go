@@ -47,6 +47,9 @@ func (e *Engine) Redeliver(ctx context.Context, s executionlog.Scope, id string)
 	if packetCut(&en) {
 		return fmt.Errorf("%w: entry %q holds only an excerpt of a ticket packet over MaxBodySize", ErrNotRedeliverable, id)
 	}
+	if renderFailed(&en) {
+		return fmt.Errorf("%w: entry %q records a body template that failed; it has no body", ErrNotRedeliverable, id)
+	}
 	if err := e.log.Redeliver(ctx, s, id, e.now()); err != nil {
 		return fmt.Errorf("tickethooks: redeliver: %w", err)
 	}
@@ -99,7 +102,7 @@ func (e *Engine) RedeliverMatching(ctx context.Context, f executionlog.Filter, l
 			return n, fmt.Errorf("tickethooks: redeliver matching: %w", err)
 		}
 		for _, en := range page.Entries {
-			if en.Test || en.Status != executionlog.StatusFailed || packetCut(&en) {
+			if en.Test || en.Status != executionlog.StatusFailed || packetCut(&en) || renderFailed(&en) {
 				continue
 			}
 			err := e.log.Redeliver(ctx, f.Scope(), en.ID, now)

@@ -13,16 +13,28 @@ import (
 	"github.com/tickethooks/tickethooks/webhook"
 )
 
-// webhookRequest builds attempt number of the delivery id of body to the
-// webhook action a: its URL, its headers and its signing secrets. The
-// sender adds Content-Type, User-Agent (unless a sets one), webhook-id,
-// webhook-timestamp and webhook-signature.
-func webhookRequest(id string, a trigger.Action, body []byte, number int) *webhook.Request {
+// webhookRequest builds attempt number of the delivery id of body, of
+// type contentType, to the webhook action a: its URL, method, headers and
+// signing secrets. The sender adds Content-Type, User-Agent (unless a sets
+// one), webhook-id, webhook-timestamp and webhook-signature.
+func webhookRequest(id string, a trigger.Action, body []byte, contentType string, number int) *webhook.Request {
 	header := make(http.Header, len(a.Headers))
 	for k, v := range a.Headers {
 		header.Set(k, v)
 	}
-	return &webhook.Request{ID: id, URL: a.URL, SecretURL: a.SecretURL, Header: header, Secrets: a.Secrets, Body: body, Attempt: number}
+	return &webhook.Request{ID: id, URL: a.URL, SecretURL: a.SecretURL, Header: header, Secrets: a.Secrets,
+		Method: a.Method, ContentType: contentType, Body: body, Attempt: number}
+}
+
+// loggedContentType returns the Content-Type stored with en's request,
+// which is the type of its body: application/json when there is none.
+func loggedContentType(en *executionlog.Entry) string {
+	for k, v := range en.RequestHeaders {
+		if strings.EqualFold(k, "Content-Type") && v != "" {
+			return v
+		}
+	}
+	return trigger.ContentTypeJSON
 }
 
 // loggedURL returns the URL of the webhook action a as the log and the
@@ -35,10 +47,14 @@ func loggedURL(a trigger.Action) string {
 
 // loggedHeaders returns the request headers of the delivery id to the
 // webhook action a as the log keeps them: secret values redacted, with the
-// Content-Type, User-Agent and Webhook-Id the sender adds.
+// Content-Type (a's, which Render gives its body), User-Agent and
+// Webhook-Id the sender adds.
 func loggedHeaders(a trigger.Action, id string) map[string]string {
 	headers := webhook.RedactHeaders(a.Headers, a.SecretHeaders)
-	headers["Content-Type"] = "application/json"
+	headers["Content-Type"] = trigger.ContentTypeJSON
+	if a.ContentType != "" {
+		headers["Content-Type"] = a.ContentType
+	}
 	if _, ok := headers["User-Agent"]; !ok {
 		headers["User-Agent"] = webhook.UserAgent
 	}

@@ -19,13 +19,16 @@ const TestEvent = "test"
 
 // TestWebhook sends sample to the webhook action once, now, and returns
 // the receiver's response: the "send test" button of a webhook form. The
-// request is built as for a real delivery (the action's headers, the
-// Content-Type, User-Agent and webhook-id headers, signed with the
-// action's secrets) and sent by the engine's Sender, so its SSRF guard
-// applies; it is not retried, takes no worker, and neither waits for nor
-// counts toward the destination's circuit breaker. sample is sent as
-// given, WebhookEvents included; a nil sample sends a small sample ticket
-// numbered 0.
+// request is built as for a real delivery (the action's method and
+// headers, the Content-Type, User-Agent and webhook-id headers, signed
+// with the action's secrets) and sent by the engine's Sender, so its SSRF
+// guard applies; it is not retried, takes no worker, and neither waits for
+// nor counts toward the destination's circuit breaker. The body is what
+// the action's Render returns for sample as a created ticket without
+// attributes and without a trigger: sample's packet as given,
+// WebhookEvents included, or what the action's body template renders of
+// it. A nil sample sends a small sample ticket numbered 0. PreviewWebhook
+// returns the same body without sending it; the log entry keeps it too.
 //
 // The send is recorded in the log as a finished entry of tenant (the
 // tenant whose admin sends the test: "" for a single-tenant host; an
@@ -37,7 +40,8 @@ const TestEvent = "test"
 // sent or recorded, for an action that is not a webhook action with an
 // absolute http or https URL or whose request cannot be built; the
 // sender's error when no response arrived (the attempt is recorded); an
-// error when the sample's packet is larger than Config.MaxBodySize; an
+// error when the body is larger than Config.MaxBodySize; an error wrapping
+// a *trigger.RenderError when the body template fails on sample; an
 // error wrapping ErrTenant for a missing or invalid tenant; and ErrClosed
 // after Close. When the send is made but cannot be recorded, it
 // returns the response with an error that says so.
@@ -56,17 +60,14 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 	if sample == nil {
 		sample = sampleTicket()
 	}
-	body, err := payload.Encode(sample)
+	body, contentType, err := e.render(&action, sample, nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("tickethooks: test webhook: encoding the sample ticket: %w", err)
-	}
-	if len(body) > e.maxBody {
-		return nil, fmt.Errorf("tickethooks: test webhook: sample packet of %d bytes exceeds the %d-byte MaxBodySize; not sent", len(body), e.maxBody)
+		return nil, fmt.Errorf("tickethooks: test webhook: %w", err)
 	}
 
 	started := e.now()
 	id := executionlog.NewID(started)
-	resp, sendErr := e.sender.Send(ctx, webhookRequest(id, action, body, 1))
+	resp, sendErr := e.sender.Send(ctx, webhookRequest(id, action, body, contentType, 1))
 	if sendErr == nil && resp == nil {
 		sendErr = errNoResponse
 	}
@@ -116,6 +117,90 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 		return resp, fmt.Errorf("tickethooks: test webhook sent, but recording it failed: %w", recordErr)
 	}
 	return resp, nil
+}
+
+// WebhookSample is what PreviewWebhook renders a webhook action for.
+type WebhookSample struct {
+	// Ticket is the ticket, rendered as created. Nil means the small
+	// sample ticket TestWebhook sends.
+	Ticket *payload.Ticket
+	// Attrs are the ticket's host attributes, for a template that reads
+	// Attr.<name>. Nil means none.
+	Attrs trigger.Attrs
+	// Trigger, when set, is the trigger the action belongs to: the packet
+	// then carries its WebhookEvents, as a real delivery does, and a
+	// template sees its ID and Name. Nil renders as TestWebhook sends:
+	// Ticket's WebhookEvents as given, and an empty Trigger.
+	Trigger *trigger.Trigger
+}
+
+// WebhookPreview is the request a webhook action would send, as
+// PreviewWebhook renders it: the "preview" of a webhook form.
+type WebhookPreview struct {
+	// Method is the request method: POST, PUT or PATCH.
+	Method string
+	// URL is the action's URL as the log shows it (see
+	// executionlog.Entry.URL): query values redacted, and only scheme and
+	// host when the whole URL is secret.
+	URL string
+	// Headers are the request headers as the log keeps them: secret values
+	// redacted, with the Content-Type and User-Agent the sender adds. The
+	// webhook-id, webhook-timestamp and webhook-signature headers, which
+	// each delivery sets, are left out.
+	Headers map[string]string
+	// ContentType is the body's content type: application/json or
+	// application/x-www-form-urlencoded.
+	ContentType string
+	// Body is the request body: the ticket packet or what the action's
+	// body template rendered.
+	Body []byte
+}
+
+// PreviewWebhook renders the request the webhook action would send for
+// sample, without sending or recording anything: the "preview" button of
+// a webhook form, which shows an administrator the body their template
+// makes. The body is the one TestWebhook would send (and, with
+// sample.Trigger set, the one a delivery would send).
+//
+// It returns an error wrapping ErrInvalidAction for an action TestWebhook
+// refuses, an error wrapping a *trigger.RenderError (with the template's
+// line and column when known) when the body template fails, and an error
+// when the body is larger than Config.MaxBodySize.
+func (e *Engine) PreviewWebhook(action trigger.Action, sample WebhookSample) (*WebhookPreview, error) {
+	if err := checkTestAction(action); err != nil {
+		return nil, err
+	}
+	ticket := sample.Ticket
+	if ticket == nil {
+		ticket = sampleTicket()
+	}
+	body, contentType, err := e.render(&action, ticket, sample.Attrs, sample.Trigger)
+	if err != nil {
+		return nil, fmt.Errorf("tickethooks: preview webhook: %w", err)
+	}
+	headers := loggedHeaders(action, "")
+	delete(headers, "Webhook-Id")
+	method := action.Method
+	if method == "" {
+		method = trigger.MethodPost
+	}
+	return &WebhookPreview{Method: method, URL: loggedURL(action), Headers: headers, ContentType: contentType, Body: body}, nil
+}
+
+// render renders the webhook action a for ticket, as created, with attrs
+// and trigger t (nil for none), and checks the body against MaxBodySize.
+func (e *Engine) render(a *trigger.Action, ticket *payload.Ticket, attrs trigger.Attrs, t *trigger.Trigger) ([]byte, string, error) {
+	ev := trigger.NewEvent(nil, ticket)
+	ev.AfterAttrs = attrs
+	defer ev.Release()
+	body, contentType, err := a.Render(ev, t)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(body) > e.maxBody {
+		return nil, "", fmt.Errorf("body of %d bytes exceeds the %d-byte MaxBodySize; not sent", len(body), e.maxBody)
+	}
+	return body, contentType, nil
 }
 
 // checkTestAction checks that a is a webhook action with an absolute http

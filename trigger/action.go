@@ -16,7 +16,9 @@ import (
 
 // The built-in action types.
 const (
-	// ActionWebhook POSTs the ticket's JSON data packet to a URL.
+	// ActionWebhook POSTs the ticket's JSON data packet to a URL, or sends
+	// the body its template renders with the method and content type it
+	// sets.
 	ActionWebhook = "webhook"
 	// ActionNote adds a note to the ticket; the host carries it out.
 	ActionNote = "note"
@@ -50,6 +52,15 @@ type Action struct {
 	// they are never written to the execution log. Nil when the action's
 	// requests are not signed.
 	Secrets []string
+	// Method is the request method of a webhook action: MethodPost,
+	// MethodPut or MethodPatch. Empty means MethodPost.
+	Method string
+	// ContentType is the content type of a webhook action's body:
+	// ContentTypeJSON or ContentTypeForm. Empty means ContentTypeJSON.
+	ContentType string
+	// Body is the compiled body template of a webhook action (see Render),
+	// or nil to send the ticket packet. Body.Source() is its text.
+	Body *Template
 	// Text is the text of a note action.
 	Text string
 	// Params is the whole JSON object of an action of a registered type,
@@ -61,7 +72,10 @@ type Action struct {
 //
 //	{"type": "webhook", "url": "https://example.com/hooks", "headers": {"Authorization": "Bearer abc"}, "secret_headers": ["X-Token"],
 //	 "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
-//	{"type": "webhook", "url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true}
+//	{"type": "webhook", "url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true,
+//	 "body": "{\"text\": \"Ticket #\" + string(Ticket.Id) + \" is \" + Ticket.Status}"}
+//	{"type": "webhook", "url": "https://example.com/form", "method": "PUT",
+//	 "content_type": "application/x-www-form-urlencoded", "body": "{id: Ticket.Id, status: Ticket.Status}"}
 //	{"type": "note", "text": "Ticket data sent to the billing system"}
 //	{"type": "<registered type>", ...any keys...}
 //
@@ -76,7 +90,18 @@ type ActionDefinition struct {
 	Headers       map[string]string `json:"headers,omitempty"`
 	SecretHeaders []string          `json:"secret_headers,omitempty"`
 	Secrets       []string          `json:"secrets,omitempty"`
-	Text          string            `json:"text,omitempty"`
+	// Body ("body") is the body template of a webhook action: an
+	// expression whose value becomes the request body (see Action.Render
+	// and the package documentation). Empty sends the ticket packet.
+	Body string `json:"body,omitempty"`
+	// Method ("method") is the request method of a webhook action:
+	// "POST" (the default), "PUT" or "PATCH".
+	Method string `json:"method,omitempty"`
+	// ContentType ("content_type") is the content type of a webhook
+	// action's body: "application/json" (the default) or
+	// "application/x-www-form-urlencoded", which needs a body template.
+	ContentType string `json:"content_type,omitempty"`
+	Text        string `json:"text,omitempty"`
 	// Params is the whole JSON object of an action of a registered type.
 	// It is not used by the built-in types.
 	Params json.RawMessage `json:"-"`
@@ -139,7 +164,8 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 			set bool
 		}{
 			{"url", def.URL != ""}, {"secret_url", def.SecretURL}, {"headers", def.Headers != nil}, {"secret_headers", def.SecretHeaders != nil},
-			{"secrets", def.Secrets != nil}, {"text", def.Text != ""}, {"params", def.Params != nil},
+			{"secrets", def.Secrets != nil}, {"body", def.Body != ""}, {"method", def.Method != ""}, {"content_type", def.ContentType != ""},
+			{"text", def.Text != ""}, {"params", def.Params != nil},
 		} {
 			if k.set && !slices.Contains(applies, k.key) {
 				errs = append(errs, fmt.Errorf("%s does not apply to %s", k.key, what))
@@ -150,12 +176,29 @@ func compileAction(def ActionDefinition, o *options) (Action, []error) {
 	case def.Type == "":
 		return Action{}, []error{errors.New("type is required")}
 	case def.Type == ActionWebhook:
-		notFor("a webhook action", "url", "secret_url", "headers", "secret_headers", "secrets")
+		notFor("a webhook action", "url", "secret_url", "headers", "secret_headers", "secrets", "body", "method", "content_type")
 		u, uerrs := checkURL(def.URL, o)
 		errs = append(errs, uerrs...)
 		errs = append(errs, checkHeaders(def.Headers, def.SecretHeaders)...)
 		errs = append(errs, checkSecrets(def.Secrets)...)
-		a := Action{Type: ActionWebhook, URL: u, SecretURL: def.SecretURL}
+		a := Action{Type: ActionWebhook, URL: u, SecretURL: def.SecretURL, Method: def.Method, ContentType: def.ContentType}
+		if err := checkMethod(def.Method); err != nil {
+			errs = append(errs, err)
+		}
+		ctErr := checkContentType(def.ContentType)
+		if ctErr != nil {
+			errs = append(errs, ctErr)
+		}
+		switch {
+		case def.Body != "" && strings.TrimSpace(def.Body) == "":
+			errs = append(errs, &pathError{part: "body", err: errors.New("is empty")})
+		case def.Body != "":
+			tmpl, terrs := compileTemplate(def.Body, def.ContentType, o)
+			errs = append(errs, terrs...)
+			a.Body = tmpl
+		case def.ContentType == ContentTypeForm:
+			errs = append(errs, &pathError{part: "content_type", err: errNoForm})
+		}
 		if len(def.Headers) > 0 {
 			a.Headers = maps.Clone(def.Headers)
 		}

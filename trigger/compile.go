@@ -238,7 +238,7 @@ func compileTrigger(def Definition, skip map[string]bool, o *options) (*Trigger,
 		a, aerrs := compileAction(ad, o)
 		for _, err := range aerrs {
 			if pe := (*pathError)(nil); errors.As(err, &pe) {
-				report(path+"."+pe.part, pe.err)
+				errs = append(errs, &Error{Path: path + "." + pe.part, Line: pe.line, Column: pe.column, Err: pe.err})
 				continue
 			}
 			report(path, err)

@@ -112,13 +112,15 @@ type costCheck struct {
 	frames []frame
 	vars   []binding
 	env    aval
+	envT   reflect.Type // Env or TemplateEnv
 }
 
 // checkCost reports, through fail, the first node of tree whose cost bound
-// exceeds the budget or cannot be computed.
-func checkCost(tree ast.Node, fail func(n ast.Node, msg string)) {
-	c := &costCheck{fail: fail, fuel: costFuel,
-		env: aval{k: aRecord, t: reflect.TypeOf(Env{}), size: 2 * BudgetTicketSize}}
+// exceeds the budget or cannot be computed. env is the type of the
+// environment: Env, or TemplateEnv for a body template.
+func checkCost(tree ast.Node, env reflect.Type, fail func(n ast.Node, msg string)) {
+	c := &costCheck{fail: fail, fuel: costFuel, envT: env,
+		env: aval{k: aRecord, t: env, size: 2 * BudgetTicketSize}}
 	c.eval(tree)
 }
 
@@ -292,7 +294,7 @@ func (c *costCheck) node(n ast.Node) (aval, cost) {
 	return c.refuse(n, "the library cannot bound %s", describe(n))
 }
 
-// identifier bounds a variable or a field of Env.
+// identifier bounds a variable or a field of the environment.
 func (c *costCheck) identifier(n *ast.IdentifierNode) (aval, cost) {
 	for i := len(c.vars) - 1; i >= 0; i-- {
 		if c.vars[i].name == n.Value {
@@ -305,7 +307,7 @@ func (c *costCheck) identifier(n *ast.IdentifierNode) (aval, cost) {
 	case "Event":
 		return strVal(uint64(len(eventCreated))), cost{}
 	}
-	if f, ok := reflect.TypeOf(Env{}).FieldByName(n.Value); ok {
+	if f, ok := c.envT.FieldByName(n.Value); ok {
 		return typeVal(f.Type, BudgetTicketSize), cost{}
 	}
 	return c.refuse(n, "the library cannot bound %s", describe(n))

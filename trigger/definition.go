@@ -109,9 +109,12 @@ type Options struct {
 	// MaxExpressionLength caps the length of an expression, in bytes.
 	// Defaults to 4096.
 	MaxExpressionLength int
-	// MaxNodes caps the number of syntax tree nodes of an expression.
-	// Defaults to 1000.
+	// MaxNodes caps the number of syntax tree nodes of an expression
+	// and of a body template. Defaults to 1000.
 	MaxNodes int
+	// MaxTemplateLength caps the length of a webhook action's body
+	// template, in bytes. Defaults to DefaultMaxTemplateLength.
+	MaxTemplateLength int
 	// AllowNetworks lists internal networks that webhook URLs may name by
 	// a literal IP address, for self-hosted receivers on a private
 	// network (for example 10.20.0.0/16, or 127.0.0.0/8 for a receiver on
@@ -154,6 +157,8 @@ type Options struct {
 const (
 	DefaultMaxExpressionLength = 4096
 	DefaultMaxNodes            = 1000
+	// DefaultMaxTemplateLength is the default Options.MaxTemplateLength.
+	DefaultMaxTemplateLength = 16384
 )
 
 // options are Options with defaults applied.
@@ -161,6 +166,7 @@ type options struct {
 	actionTypes         map[string]bool
 	maxExpressionLength int
 	maxNodes            int
+	maxTemplateLength   int
 	allow               []netip.Prefix
 	allowLoopbackNames  bool // allow covers 127.0.0.0/8
 	requireHTTPS        bool
@@ -170,7 +176,7 @@ type options struct {
 
 // resolve checks o and applies the defaults.
 func (o *Options) resolve() (*options, error) {
-	r := &options{maxExpressionLength: DefaultMaxExpressionLength, maxNodes: DefaultMaxNodes}
+	r := &options{maxExpressionLength: DefaultMaxExpressionLength, maxNodes: DefaultMaxNodes, maxTemplateLength: DefaultMaxTemplateLength}
 	if o == nil {
 		return r, nil
 	}
@@ -179,6 +185,11 @@ func (o *Options) resolve() (*options, error) {
 		return nil, fmt.Errorf("trigger: options: MaxExpressionLength %d is negative: %w", o.MaxExpressionLength, ErrInvalid)
 	case o.MaxNodes < 0:
 		return nil, fmt.Errorf("trigger: options: MaxNodes %d is negative: %w", o.MaxNodes, ErrInvalid)
+	case o.MaxTemplateLength < 0:
+		return nil, fmt.Errorf("trigger: options: MaxTemplateLength %d is negative: %w", o.MaxTemplateLength, ErrInvalid)
+	}
+	if o.MaxTemplateLength > 0 {
+		r.maxTemplateLength = o.MaxTemplateLength
 	}
 	if o.MaxExpressionLength > 0 {
 		r.maxExpressionLength = o.MaxExpressionLength

@@ -273,6 +273,56 @@
 // Loading, validation and error messages do not depend on which way an
 // expression runs.
 //
+// # Body templates
+//
+// A webhook action sends the ticket's data packet as JSON with POST, unless
+// it sets these keys:
+//
+//	{"type": "webhook", "url": "https://hooks.example.com/services/T0/B0/XXXX", "secret_url": true,
+//	 "body": "{\"text\": \"Ticket #\" + string(Ticket.Id) + \" is \" + Ticket.Status}"}
+//	{"type": "webhook", "url": "https://erp.example.com/tickets", "method": "PUT",
+//	 "content_type": "application/x-www-form-urlencoded",
+//	 "body": "{id: Ticket.Id, status: Ticket.Status, assignee: Attr.assignee, trigger: Trigger.ID}"}
+//
+// "method" is "POST" (the default), "PUT" or "PATCH"; "content_type" is
+// "application/json" (the default) or "application/x-www-form-urlencoded";
+// "body" is a template: an expression, in the language of trigger
+// expressions, whose value becomes the request body. These keys apply to
+// webhook actions only. The form content type needs a body template (the
+// packet is not a flat map), whose value must be a map.
+//
+// A template is evaluated in a TemplateEnv: Ticket, Previous, Event, Attr,
+// PreviousAttr and the helpers of Env, read as in expressions (so host
+// attributes, which never enter the packet, can be sent this way), and
+// Trigger.ID and Trigger.Name. Its value may be of any type. It is compiled
+// and checked when the triggers load, as expressions are: names, types,
+// attributes and helper field names (errors give the path
+// "actions[N].body" and the line and column), the expression budget, at
+// most Options.MaxNodes syntax nodes and at most Options.MaxTemplateLength
+// bytes (DefaultMaxTemplateLength, 16 KiB). For the form content type, a
+// template whose type is known not to be a map is a load error.
+//
+// Action.Render renders the body, which the engine does when a trigger
+// fires, and stores it in the log entry with its Content-Type; the
+// delivery sends it with the action's method. The value is encoded by the
+// library, never pasted as text:
+//
+//   - JSON: with encoding/json, without HTML escaping and without a
+//     trailing newline; a ticket encodes as the packet, a time as RFC 3339;
+//     map keys must be strings; invalid UTF-8 in strings becomes U+FFFD.
+//     Quotes, backslashes, control characters and U+2028/U+2029 in a
+//     subject or attribute are escaped, so they cannot break the JSON.
+//   - Form: the value must be a flat map whose values are strings, numbers
+//     (written as JSON writes them), bools or nil (an empty value),
+//     encoded as url.Values encodes, keys sorted.
+//
+// A body over MaxRenderedBody (256 KiB), a value that cannot be encoded
+// and an expression that fails at run time (such as Previous.Status on a
+// created ticket: write Previous?.Status) are render errors
+// (*RenderError). The engine then records the entry as failed, with an
+// attempt saying why, and never sends it. Without a template, Render
+// returns the packet exactly as before.
+//
 // # Concurrency
 //
 // Sets, Triggers and Events are immutable and safe for concurrent use;

@@ -82,7 +82,10 @@ func (e *Event) sidesOf() (after, before *side) {
 
 // makeEnv builds the expression environment, boxed: the Event keeps it
 // so that running each trigger's program does not allocate it again.
-func (e *Event) makeEnv() any {
+func (e *Event) makeEnv() any { return e.env() }
+
+// env returns the expression environment of the change.
+func (e *Event) env() Env {
 	env := Env{Previous: e.Before, Event: e.Kind(), Attr: e.AfterAttrs, PreviousAttr: e.BeforeAttrs}
 	if e.After != nil {
 		env.Ticket = *e.After

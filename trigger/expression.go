@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -40,11 +41,27 @@ func (p exprProblem) err() error {
 
 // compileExpression compiles src to a program that yields a bool.
 func compileExpression(src string, o *options) (*vm.Program, []exprProblem) {
-	if len(src) > o.maxExpressionLength {
-		return nil, []exprProblem{{msg: fmt.Sprintf("is %d bytes long; the limit is %d", len(src), o.maxExpressionLength)}}
+	return compileSource(src, o.maxExpressionLength, o, exprKind{env: Env{}, asBool: true})
+}
+
+// exprKind says what a source is compiled as: an expression of a trigger
+// (over Env, yielding a bool) or a body template (over TemplateEnv,
+// yielding any value).
+type exprKind struct {
+	env    any  // the environment: Env{} or TemplateEnv{}
+	asBool bool // the result must be a bool
+	// result, when set, checks the type-checked tree's result and returns
+	// a problem with it, or "".
+	result func(tree ast.Node) string
+}
+
+// compileSource compiles src, at most maxLen bytes long, as kind says.
+func compileSource(src string, maxLen int, o *options, kind exprKind) (*vm.Program, []exprProblem) {
+	if len(src) > maxLen {
+		return nil, []exprProblem{{msg: fmt.Sprintf("is %d bytes long; the limit is %d", len(src), maxLen)}}
 	}
 	check := &helperCheck{source: file.NewSource(src), schema: o.schema}
-	program, err := compileExpr(src, o, check)
+	program, err := compileExpr(src, o, check, kind)
 	if len(check.problems) > 0 {
 		return nil, check.problems
 	}
@@ -65,14 +82,14 @@ func compileExpression(src string, o *options) (*vm.Program, []exprProblem) {
 // compileExpr compiles src as expr.Compile does, checking the cost bound
 // of the type-checked tree before expr optimizes it, and turning a panic
 // inside expr into an error. A cost problem is added to check's problems.
-func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err error) {
+func compileExpr(src string, o *options, check *helperCheck, kind exprKind) (p *vm.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("cannot compile: %v", r)
 		}
 	}()
 	config := conf.CreateNew()
-	for _, op := range exprOptions(o, check) {
+	for _, op := range exprOptions(o, check, kind) {
 		op(config)
 	}
 	for name := range config.Disabled {
@@ -86,7 +103,13 @@ func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err
 	if err != nil || len(check.problems) > 0 {
 		return nil, err
 	}
-	checkCost(tree.Node, func(n ast.Node, msg string) {
+	if kind.result != nil {
+		if msg := kind.result(tree.Node); msg != "" {
+			check.add(leftmost(tree.Node), msg)
+			return nil, nil
+		}
+	}
+	checkCost(tree.Node, reflect.TypeOf(kind.env), func(n ast.Node, msg string) {
 		check.add(n, msg)
 		check.problems[len(check.problems)-1].budget = true
 	})
@@ -103,14 +126,17 @@ func compileExpr(src string, o *options, check *helperCheck) (p *vm.Program, err
 	return compiler.Compile(tree, config)
 }
 
-// exprOptions are the options expressions are compiled with.
-func exprOptions(o *options, check *helperCheck) []expr.Option {
-	ops := []expr.Option{
-		expr.Env(Env{}),
-		expr.AsBool(),
+// exprOptions are the options expressions (and templates) are compiled
+// with.
+func exprOptions(o *options, check *helperCheck, kind exprKind) []expr.Option {
+	ops := []expr.Option{expr.Env(kind.env)}
+	if kind.asBool {
+		ops = append(ops, expr.AsBool())
+	}
+	ops = append(ops,
 		expr.MaxNodes(uint(o.maxNodes)),
 		expr.Patch(check),
-	}
+	)
 	// Only the builtins whose cost the bound knows; repeat, for one, can
 	// build a string of gigabytes in one call.
 	for _, b := range builtin.Builtins {
@@ -295,21 +321,31 @@ func (c *helperCheck) add(n ast.Node, msg string) {
 // programs are, so any VM runs any trigger's program.
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
-// runProgram runs p over env and returns its result. It never panics.
+// runProgram runs p over ev's Env and returns its result. It never panics.
 //
 // It runs p on the VM kept by slot, the Event being evaluated, so that the
 // triggers evaluated in turn against one Event share one VM without a
 // pool round trip each. When the slot is held by another goroutine it runs
 // p on a VM from the pool instead.
 func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
+	out, err := runVM(p, ev, nil)
+	b, _ := out.(bool)
+	return b, err
+}
+
+// runVM runs p and returns its result, with the memory budget of
+// expressions, on tickets that fit the budget only. It never panics. With
+// env nil, it runs p over ev's Env, as runProgram says; otherwise over
+// env, on a VM from the pool.
+func runVM(p *vm.Program, ev *Event, env any) (result any, err error) {
 	if !ev.fitsBudget() {
-		return false, errTicketOverBudget
+		return nil, errTicketOverBudget
 	}
 	slot := &ev.slot
 	var m *vm.VM
-	var env any
-	own := slot.busy.CompareAndSwap(0, 1)
-	if own {
+	own := env == nil && slot.busy.CompareAndSwap(0, 1)
+	switch {
+	case own:
 		if slot.m == nil {
 			slot.m = vms.Get().(*vm.VM)
 		}
@@ -317,13 +353,15 @@ func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
 			slot.env = ev.makeEnv()
 		}
 		m, env = slot.m, slot.env
-	} else {
+	case env == nil:
 		m, env = vms.Get().(*vm.VM), ev.makeEnv()
+	default:
+		m = vms.Get().(*vm.VM)
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			// The VM's state is unknown: drop it rather than keep it.
-			result, err = false, fmt.Errorf("panic: %v", r)
+			result, err = nil, fmt.Errorf("panic: %v", r)
 			if own {
 				slot.m = nil
 			}
@@ -337,10 +375,9 @@ func runProgram(p *vm.Program, ev *Event) (result bool, err error) {
 	m.MemoryBudget = vmMemoryBudget
 	out, err := m.Run(p, env)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	b, _ := out.(bool)
-	return b, nil
+	return out, nil
 }
 
 // vmSlot keeps one VM for the expression programs run for one Event. busy

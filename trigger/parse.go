@@ -223,7 +223,7 @@ func (dc decoder) condition(path string, raw json.RawMessage) ConditionDefinitio
 	return c
 }
 
-var actionKeys = []string{"type", "url", "secret_url", "headers", "secret_headers", "secrets", "text"}
+var actionKeys = []string{"type", "url", "secret_url", "headers", "secret_headers", "secrets", "body", "method", "content_type", "text"}
 
 // actions decodes the actions list.
 func (dc decoder) actions(raw json.RawMessage, actions *[]ActionDefinition) {
@@ -265,6 +265,12 @@ func (dc decoder) action(path string, raw json.RawMessage) ActionDefinition {
 			dc.member(path, key, v, &a.SecretHeaders, "a JSON array of strings")
 		case "secrets":
 			dc.member(path, key, v, &a.Secrets, "a JSON array of strings")
+		case "body":
+			dc.member(path, key, v, &a.Body, "a JSON string")
+		case "method":
+			dc.member(path, key, v, &a.Method, "a JSON string")
+		case "content_type":
+			dc.member(path, key, v, &a.ContentType, "a JSON string")
 		case "text":
 			dc.member(path, key, v, &a.Text, "a JSON string")
 		default:

@@ -19,6 +19,9 @@ const MaxSecrets = 5
 type pathError struct {
 	part string
 	err  error
+	// line and column (from 1) locate the problem in an expression
+	// (a body template); 0 otherwise.
+	line, column int
 }
 
 func (e *pathError) Error() string { return e.part + ": " + e.err.Error() }
@@ -32,18 +35,18 @@ func (e *pathError) Unwrap() error { return e.err }
 func checkSecrets(secrets []string) []error {
 	var errs []error
 	if len(secrets) > MaxSecrets {
-		errs = append(errs, &pathError{"secrets", fmt.Errorf("has %d secrets; the limit is %d", len(secrets), MaxSecrets)})
+		errs = append(errs, &pathError{part: "secrets", err: fmt.Errorf("has %d secrets; the limit is %d", len(secrets), MaxSecrets)})
 	}
 	first := make(map[string]int, len(secrets)) // key -> position
 	for i, s := range secrets {
 		part := fmt.Sprintf("secrets[%d]", i)
 		key, err := secretKey(s)
 		if err != nil {
-			errs = append(errs, &pathError{part, err})
+			errs = append(errs, &pathError{part: part, err: err})
 			continue
 		}
 		if j, dup := first[string(key)]; dup {
-			errs = append(errs, &pathError{part, fmt.Errorf("has the same key as secrets[%d]", j)})
+			errs = append(errs, &pathError{part: part, err: fmt.Errorf("has the same key as secrets[%d]", j)})
 			continue
 		}
 		first[string(key)] = i

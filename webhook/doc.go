@@ -8,8 +8,10 @@
 //
 // # Requests
 //
-// Each attempt is a POST of the packet with the webhook action's headers
-// and Content-Type: application/json, User-Agent, webhook-id,
+// Each attempt is a POST of the packet (or, with Request.Method and
+// Request.ContentType, a PUT or PATCH of a body a template rendered) with
+// the webhook action's headers and Content-Type (application/json unless
+// set), User-Agent, webhook-id,
 // webhook-timestamp and, when signed, webhook-signature headers, as in
 // Standard Webhooks (standardwebhooks.com). The webhook-id is the delivery
 // id: it is the same on every attempt of one delivery, so receivers can

@@ -11,9 +11,11 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tickethooks/tickethooks/internal/httpheader"
+	"github.com/tickethooks/tickethooks/internal/textcut"
 	"github.com/tickethooks/tickethooks/internal/urlcache"
 )
 
@@ -165,10 +167,12 @@ func (s *HTTPSender) CloseIdleConnections() {
 	}
 }
 
-// Send POSTs req.Body to req.URL and returns the receiver's response.
+// Send sends req.Body to req.URL with req.Method (POST unless set) and
+// returns the receiver's response. A Method other than POST, PUT and PATCH
+// is an error wrapping ErrInvalidRequest.
 //
-// The request carries the headers in req.Header, then Content-Type:
-// application/json, webhook-id (req.ID, omitted when empty),
+// The request carries the headers in req.Header, then Content-Type
+// (req.ContentType, application/json unless set), webhook-id (req.ID, omitted when empty),
 // webhook-timestamp (the attempt's Unix time in seconds) and, when
 // req.Secrets is not empty, webhook-signature (one Sign of the id,
 // timestamp and body per secret, separated by spaces), which replace any
@@ -211,17 +215,23 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 	if req == nil {
 		return nil, fmt.Errorf("post: %w: nil request", ErrInvalidRequest)
 	}
+	verb := strings.ToLower(req.method())
+	switch req.method() {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return nil, fmt.Errorf("send: %w: method %q is not POST, PUT or PATCH", ErrInvalidRequest, textcut.Cut(req.Method, 64))
+	}
 	u, err := parseURL(req.URL)
 	if err != nil {
 		if u == nil {
-			return nil, fmt.Errorf("post: %w", err)
+			return nil, fmt.Errorf("%s: %w", verb, err)
 		}
-		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), err)
+		return nil, fmt.Errorf("%s %s: %w", verb, redactParsed(u, req.SecretURL), err)
 	}
 	sc := newScrubber(req.URL, u, req.SecretURL)
 	resp, err := s.send(ctx, u, req)
 	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", redactParsed(u, req.SecretURL), sc.error(err))
+		return nil, fmt.Errorf("%s %s: %w", verb, redactParsed(u, req.SecretURL), sc.error(err))
 	}
 	sc.response(resp)
 	return resp, nil
@@ -232,6 +242,9 @@ func (s *HTTPSender) Send(ctx context.Context, req *Request) (*Response, error) 
 func (s *HTTPSender) send(ctx context.Context, u *url.URL, req *Request) (*Response, error) {
 	if !httpheader.ValidValue(req.ID) {
 		return nil, fmt.Errorf("%w: id holds a control character", ErrInvalidRequest)
+	}
+	if !httpheader.ValidValue(req.ContentType) {
+		return nil, fmt.Errorf("%w: content type holds a control character", ErrInvalidRequest)
 	}
 	if err := checkHeader(req.Header); err != nil {
 		return nil, err
@@ -323,7 +336,7 @@ func signingKeys(req *Request) ([][]byte, error) {
 // when there are any.
 func (s *HTTPSender) newHTTPRequest(ctx context.Context, req *Request, keys [][]byte) (*http.Request, error) {
 	// req.URL, which parseURL accepted: the parsed form is shared.
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	hreq, err := http.NewRequestWithContext(ctx, req.method(), req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
@@ -335,7 +348,7 @@ func (s *HTTPSender) newHTTPRequest(ctx context.Context, req *Request, keys [][]
 	if h.Get("User-Agent") == "" {
 		h.Set("User-Agent", UserAgent)
 	}
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", req.contentType())
 	h.Del("Webhook-Id")
 	if req.ID != "" {
 		h.Set("Webhook-Id", req.ID)

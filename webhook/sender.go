@@ -11,7 +11,7 @@ type Request struct {
 	// ID is the delivery id, sent as the webhook-id header. It is the same
 	// on every attempt of one delivery, so receivers can drop duplicates.
 	ID string
-	// URL is the absolute http or https URL to POST to.
+	// URL is the absolute http or https URL to send to.
 	URL string
 	// SecretURL says the whole URL is secret, as the URL of a Slack
 	// incoming webhook whose path is its token: errors show its scheme and
@@ -20,7 +20,7 @@ type Request struct {
 	// query values, user name, password or fragment (see RedactURL).
 	SecretURL bool
 	// Header holds the headers configured on the webhook action. The sender
-	// adds Content-Type, User-Agent, webhook-id, webhook-timestamp and,
+	// adds Content-Type (ContentType), User-Agent, webhook-id, webhook-timestamp and,
 	// with Secrets, webhook-signature.
 	Header http.Header
 	// Secrets are the webhook action's active signing secrets, each
@@ -31,7 +31,15 @@ type Request struct {
 	// verifying while a secret is rotated. Signing needs an ID. Secrets
 	// are secret: never log or store them with the request.
 	Secrets []string
-	// Body is the JSON data packet.
+	// Method is the request method: http.MethodPost, http.MethodPut or
+	// http.MethodPatch. Empty means POST.
+	Method string
+	// ContentType is the Content-Type of Body, such as
+	// "application/x-www-form-urlencoded" for the form a body template
+	// renders. Empty means "application/json".
+	ContentType string
+	// Body is the request body: the JSON data packet, or what the webhook
+	// action's body template rendered. It is signed as sent.
 	Body []byte
 	// Attempt counts attempts of this delivery from 1.
 	Attempt int
@@ -87,4 +95,21 @@ func (r *Response) Note() string {
 // return promptly when ctx is done.
 type Sender interface {
 	Send(ctx context.Context, req *Request) (*Response, error)
+}
+
+// method returns the request method, POST when Method is empty.
+func (r *Request) method() string {
+	if r.Method == "" {
+		return http.MethodPost
+	}
+	return r.Method
+}
+
+// contentType returns the Content-Type of the body, application/json when
+// ContentType is empty.
+func (r *Request) contentType() string {
+	if r.ContentType == "" {
+		return "application/json"
+	}
+	return r.ContentType
 }
