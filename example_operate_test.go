@@ -18,8 +18,8 @@ import (
 )
 
 // An admin presses "Send test" on a webhook form: the engine sends a sample
-// packet at once, returns what the receiver answered, and records the send
-// in the execution log, marked as a test.
+// packet at once, returns the request it sent and what the receiver
+// answered, and records the send in the execution log, marked as a test.
 func ExampleEngine_TestWebhook() {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
@@ -47,19 +47,21 @@ func ExampleEngine_TestWebhook() {
 		Headers: map[string]string{"Authorization": "Bearer erp-token"},
 		Secrets: []string{secret},
 	}
-	sample := &payload.Ticket{Id: 1042, Subject: "Printer on fire", Status: "New"}
-	resp, err := engine.TestWebhook(context.Background(), "", action, sample)
+	sample := tickethooks.WebhookSample{Ticket: &payload.Ticket{Id: 1042, Subject: "Printer on fire", Status: "New"}}
+	res, err := engine.TestWebhook(context.Background(), "", action, sample)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("receiver answered %d: %s\n", resp.StatusCode, resp.Body)
+	fmt.Printf("sent %s %d bytes of %s\n", res.Request.Method, len(res.Request.Body), res.Request.ContentType)
+	fmt.Printf("receiver answered %d: %s\n", res.Response.StatusCode, res.Response.Body)
 
 	page, _ := log.Query(context.Background(), executionlog.Filter{TicketID: 1042})
 	e := page.Entries[0]
 	a, _ := e.LastAttempt()
 	fmt.Printf("logged: test=%t status=%s error=%q authorization=%s\n", e.Test, e.Status, a.Error, e.RequestHeaders["Authorization"])
 	// Output:
+	// sent POST 184 bytes of application/json
 	// receiver answered 422: {"error": "unknown field WebhookEvents"}
 	// logged: test=true status=failed error="receiver answered 422 Unprocessable Entity" authorization=[REDACTED]
 }

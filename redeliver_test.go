@@ -138,7 +138,7 @@ func TestRedeliverMatching(t *testing.T) {
 	// A test send that failed, and an entry that succeeded, are never
 	// redelivered by RedeliverMatching.
 	testAction := trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL + "/test"}
-	if _, err := e.TestWebhook(context.Background(), "", testAction, ticket("Open")); err != nil {
+	if _, err := e.TestWebhook(context.Background(), "", testAction, tickethooks.WebhookSample{Ticket: ticket("Open")}); err != nil {
 		t.Fatalf("TestWebhook: %v", err)
 	}
 	waitSettled(t, log, 7)
@@ -213,7 +213,7 @@ func TestOperationsAfterClose(t *testing.T) {
 		t.Errorf("RedeliverMatching after Close: %v, want ErrClosed", err)
 	}
 	action := trigger.Action{Type: trigger.ActionWebhook, URL: "https://example.com/hooks"}
-	if _, err := e.TestWebhook(ctx, "", action, nil); !errors.Is(err, tickethooks.ErrClosed) {
+	if _, err := e.TestWebhook(ctx, "", action, tickethooks.WebhookSample{}); !errors.Is(err, tickethooks.ErrClosed) {
 		t.Errorf("TestWebhook after Close: %v, want ErrClosed", err)
 	}
 }

@@ -220,18 +220,24 @@ func TestPreviewAndTestWebhookRender(t *testing.T) {
 	if !errors.As(err, &re) || re.Line != 1 || re.Column != 9 {
 		t.Errorf("PreviewWebhook(failing template) = %v, want a RenderError at 1:9", err)
 	}
-	if _, err := e.TestWebhook(context.Background(), "", broken.Triggers()[0].Actions[0], nil); !errors.As(err, &re) {
+	if _, err := e.TestWebhook(context.Background(), "", broken.Triggers()[0].Actions[0], tickethooks.WebhookSample{}); !errors.As(err, &re) {
 		t.Errorf("TestWebhook(failing template) = %v, want a RenderError", err)
 	}
 
-	// TestWebhook sends the rendered body, with the action's method.
-	if _, err := e.TestWebhook(context.Background(), "", action, ticket("Open")); err != nil {
+	// TestWebhook sends the rendered body, with the action's method, and
+	// returns it: a preview button needs nothing more.
+	res, err := e.TestWebhook(context.Background(), "", action, tickethooks.WebhookSample{Ticket: ticket("Open")})
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := rcv.requests()["/slack"]
 	if got.method != "PATCH" || string(got.body) != `{"text":"Ticket #42 is Open ()"}` || got.header.Get("Content-Type") != "application/json" {
 		t.Errorf("test send = %s %q %s", got.method, got.header.Get("Content-Type"), got.body)
 	}
+	if string(res.Request.Body) != string(got.body) || res.Request.Method != "PATCH" || !res.Response.Success() || res.EntryID == "" {
+		t.Errorf("TestWebhook result = %+v, request %+v; want the body and method sent and a 2xx", res, res.Request)
+	}
+
 	page, err := log.Query(context.Background(), executionlog.Filter{})
 	if err != nil || len(page.Entries) != 1 || !bytes.Equal(page.Entries[0].RequestBody, got.body) {
 		t.Errorf("log = %+v, %v; want the test send with its body", page.Entries, err)
@@ -247,9 +253,24 @@ func TestPreviewAndTestWebhookRender(t *testing.T) {
 		if _, err := e.PreviewWebhook(a, tickethooks.WebhookSample{}); !errors.Is(err, tickethooks.ErrInvalidAction) {
 			t.Errorf("PreviewWebhook(%+v) = %v, want ErrInvalidAction", a, err)
 		}
-		if _, err := e.TestWebhook(context.Background(), "", a, nil); !errors.Is(err, tickethooks.ErrInvalidAction) {
+		if _, err := e.TestWebhook(context.Background(), "", a, tickethooks.WebhookSample{}); !errors.Is(err, tickethooks.ErrInvalidAction) {
 			t.Errorf("TestWebhook(%+v) = %v, want ErrInvalidAction", a, err)
 		}
+	}
+	// A test send renders the sample's attributes.
+	tagged, err := trigger.Parse(fmt.Appendf(nil, `[{"id": "crm", "actions": [{"type": "webhook", "url": %q, "method": "PUT",
+		"body": "{\"external_id\": Attr.uuid, \"tags\": Attr.tags}"}]}]`, rcv.URL+"/crm"),
+		&trigger.Options{AllowNetworks: loopback, Attributes: []trigger.Attribute{{Name: "uuid", Type: trigger.AttrString}, {Name: "tags", Type: trigger.AttrList}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.TestWebhook(context.Background(), "", tagged.Triggers()[0].Actions[0],
+		tickethooks.WebhookSample{Attrs: trigger.Attrs{"uuid": "c0ffee", "tags": []string{"vip"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"external_id":"c0ffee","tags":["vip"]}`; string(res.Request.Body) != want || string(rcv.requests()["/crm"].body) != want {
+		t.Errorf("test send with attributes = %s, received %s; want %s", res.Request.Body, rcv.requests()["/crm"].body, want)
 	}
 }
 

@@ -148,10 +148,10 @@ func TestTenantsIsolated(t *testing.T) {
 	// TestWebhook records under the tenant that sent it; a multi-tenant
 	// engine refuses a test without one.
 	action := trigger.Action{Type: trigger.ActionWebhook, URL: globex.URL}
-	if _, err := e.TestWebhook(ctx, "", action, nil); !errors.Is(err, tickethooks.ErrTenant) {
+	if _, err := e.TestWebhook(ctx, "", action, tickethooks.WebhookSample{}); !errors.Is(err, tickethooks.ErrTenant) {
 		t.Errorf("TestWebhook without a tenant: %v, want ErrTenant", err)
 	}
-	if _, err := e.TestWebhook(ctx, "globex", action, nil); err != nil {
+	if _, err := e.TestWebhook(ctx, "globex", action, tickethooks.WebhookSample{}); err != nil {
 		t.Fatalf("TestWebhook(globex): %v", err)
 	}
 	if page, _ := log.Query(ctx, executionlog.Filter{Tenant: "globex"}); len(page.Entries) != 2 || !page.Entries[0].Test {

@@ -18,17 +18,16 @@ import (
 const TestEvent = "test"
 
 // TestWebhook sends sample to the webhook action once, now, and returns
-// the receiver's response: the "send test" button of a webhook form. The
-// request is built as for a real delivery (the action's method and
-// headers, the Content-Type, User-Agent and webhook-id headers, signed
-// with the action's secrets) and sent by the engine's Sender, so its SSRF
-// guard applies; it is not retried, takes no worker, and neither waits for
-// nor counts toward the destination's circuit breaker. The body is what
-// the action's Render returns for sample as a created ticket without
-// attributes and without a trigger: sample's packet as given,
-// WebhookEvents included, or what the action's body template renders of
-// it. A nil sample sends a small sample ticket numbered 0. PreviewWebhook
-// returns the same body without sending it; the log entry keeps it too.
+// the request it sent, body included, and the receiver's response: the
+// "send test" button of a webhook form. The request is built as for a
+// real delivery (the action's method and headers, the Content-Type,
+// User-Agent and webhook-id headers, signed with the action's secrets)
+// and sent by the engine's Sender, so its SSRF guard applies; it is not
+// retried, takes no worker, and neither waits for nor counts toward the
+// destination's circuit breaker. The body is the one PreviewWebhook
+// renders for sample: the sample ticket's packet, or what the action's
+// body template renders of the ticket and its attributes; the log entry
+// keeps it too.
 //
 // The send is recorded in the log as a finished entry of tenant (the
 // tenant whose admin sends the test: "" for a single-tenant host; an
@@ -44,8 +43,9 @@ const TestEvent = "test"
 // a *trigger.RenderError when the body template fails on sample; an
 // error wrapping ErrTenant for a missing or invalid tenant; and ErrClosed
 // after Close. When the send is made but cannot be recorded, it
-// returns the response with an error that says so.
-func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.Action, sample *payload.Ticket) (*webhook.Response, error) {
+// returns the result with an error that says so; when no response
+// arrived, the result without Response and the sender's error.
+func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.Action, sample WebhookSample) (*TestResult, error) {
 	if err := checkTestAction(action); err != nil {
 		return nil, err
 	}
@@ -57,17 +57,15 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 		return nil, err
 	}
 	defer done()
-	if sample == nil {
-		sample = sampleTicket()
-	}
-	body, contentType, err := e.render(&action, sample, nil, nil)
+	preview, err := e.preview(action, sample)
 	if err != nil {
 		return nil, fmt.Errorf("tickethooks: test webhook: %w", err)
 	}
+	ticket, body := sample.ticket(), preview.Body
 
 	started := e.now()
 	id := executionlog.NewID(started)
-	resp, sendErr := e.sender.Send(ctx, webhookRequest(id, action, body, contentType, 1))
+	resp, sendErr := e.sender.Send(ctx, webhookRequest(id, action, body, preview.ContentType, 1))
 	if sendErr == nil && resp == nil {
 		sendErr = errNoResponse
 	}
@@ -82,7 +80,7 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 	en := &executionlog.Entry{
 		ID:             id,
 		Tenant:         tenant,
-		TicketID:       sample.Id,
+		TicketID:       ticket.Id,
 		Event:          TestEvent,
 		URL:            loggedURL(action),
 		RequestHeaders: loggedHeaders(action, id),
@@ -108,15 +106,30 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 	}
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "tickethooks: test webhook sent", attrs...)
 
+	res := &TestResult{Request: preview, EntryID: id}
+	if sendErr == nil {
+		res.Response = resp
+	}
 	switch {
 	case sendErr != nil && recordErr != nil:
-		return nil, fmt.Errorf("tickethooks: test webhook: %w (and recording it failed: %w)", sendErr, recordErr)
+		return res, fmt.Errorf("tickethooks: test webhook: %w (and recording it failed: %w)", sendErr, recordErr)
 	case sendErr != nil:
-		return nil, fmt.Errorf("tickethooks: test webhook: %w", sendErr)
+		return res, fmt.Errorf("tickethooks: test webhook: %w", sendErr)
 	case recordErr != nil:
-		return resp, fmt.Errorf("tickethooks: test webhook sent, but recording it failed: %w", recordErr)
+		return res, fmt.Errorf("tickethooks: test webhook sent, but recording it failed: %w", recordErr)
 	}
-	return resp, nil
+	return res, nil
+}
+
+// TestResult is what TestWebhook sent and what came back.
+type TestResult struct {
+	// Request is the request sent, as PreviewWebhook renders it: method,
+	// URL and headers as the log shows them, and the body.
+	Request *WebhookPreview
+	// Response is the receiver's answer; nil when none arrived.
+	Response *webhook.Response
+	// EntryID is the id of the log entry that records the send.
+	EntryID string
 }
 
 // WebhookSample is what PreviewWebhook renders a webhook action for.
@@ -170,13 +183,26 @@ func (e *Engine) PreviewWebhook(action trigger.Action, sample WebhookSample) (*W
 	if err := checkTestAction(action); err != nil {
 		return nil, err
 	}
-	ticket := sample.Ticket
-	if ticket == nil {
-		ticket = sampleTicket()
-	}
-	body, contentType, err := e.render(&action, ticket, sample.Attrs, sample.Trigger)
+	p, err := e.preview(action, sample)
 	if err != nil {
 		return nil, fmt.Errorf("tickethooks: preview webhook: %w", err)
+	}
+	return p, nil
+}
+
+// ticket returns the sample's ticket, or the small sample ticket.
+func (s WebhookSample) ticket() *payload.Ticket {
+	if s.Ticket == nil {
+		return sampleTicket()
+	}
+	return s.Ticket
+}
+
+// preview renders the request of the webhook action for sample.
+func (e *Engine) preview(action trigger.Action, sample WebhookSample) (*WebhookPreview, error) {
+	body, contentType, err := e.render(&action, sample.ticket(), sample.Attrs, sample.Trigger)
+	if err != nil {
+		return nil, err
 	}
 	headers := loggedHeaders(action, "")
 	delete(headers, "Webhook-Id")

@@ -50,7 +50,14 @@ func TestTestWebhook(t *testing.T) {
 				Secrets:       []string{secret},
 			}
 			sample := ticket("Resolved")
-			resp, err := e.TestWebhook(context.Background(), "", action, sample)
+			res, err := e.TestWebhook(context.Background(), "", action, tickethooks.WebhookSample{Ticket: sample})
+			var resp *webhook.Response
+			if res != nil {
+				resp = res.Response
+				if diff := cmp.Diff(rcvBody(rcv), res.Request.Body); tc.wantErr == "" && diff != "" {
+					t.Errorf("TestResult.Request.Body is not what was sent (-sent +result):\n%s", diff)
+				}
+			}
 
 			switch {
 			case tc.wantErr != "":
@@ -128,13 +135,22 @@ func TestTestWebhook(t *testing.T) {
 	}
 }
 
+// rcvBody returns the body of the receiver's last request, or nil.
+func rcvBody(r *receiver) []byte {
+	got := r.got()
+	if len(got) == 0 {
+		return nil
+	}
+	return got[len(got)-1].body
+}
+
 func TestTestWebhookDefaultSample(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
 	e, log := newEngine(t, tickethooks.Config{Triggers: trigger.NewStore(nil)})
-	resp, err := e.TestWebhook(context.Background(), "", trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL}, nil)
-	if err != nil || !resp.Success() {
-		t.Fatalf("TestWebhook(nil sample) = %v, %v; want a 2xx response", resp, err)
+	res, err := e.TestWebhook(context.Background(), "", trigger.Action{Type: trigger.ActionWebhook, URL: rcv.URL}, tickethooks.WebhookSample{})
+	if err != nil || !res.Response.Success() {
+		t.Fatalf("TestWebhook(nil sample) = %v, %v; want a 2xx response", res, err)
 	}
 	got, err := payload.Decode(rcv.got()[0].body)
 	if err != nil {
@@ -175,7 +191,7 @@ func TestTestWebhookInvalidAction(t *testing.T) {
 		{"SampleTooBig", hook(rcv.URL), &payload.Ticket{Id: 1, Subject: strings.Repeat("x", 2<<10)}, false},
 	}
 	for _, tc := range tests {
-		_, err := e.TestWebhook(context.Background(), "", tc.action, tc.sample)
+		_, err := e.TestWebhook(context.Background(), "", tc.action, tickethooks.WebhookSample{Ticket: tc.sample})
 		if err == nil {
 			t.Errorf("%s: TestWebhook succeeded, want an error", tc.name)
 			continue
@@ -213,7 +229,7 @@ func TestTestWebhookRefusesWhatNoLogStores(t *testing.T) {
 			return h
 		}()},
 	} {
-		if _, err := e.TestWebhook(context.Background(), "", a, nil); !errors.Is(err, tickethooks.ErrInvalidAction) {
+		if _, err := e.TestWebhook(context.Background(), "", a, tickethooks.WebhookSample{}); !errors.Is(err, tickethooks.ErrInvalidAction) {
 			t.Errorf("%s: TestWebhook = %v, want ErrInvalidAction", name, err)
 		}
 	}

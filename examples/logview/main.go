@@ -217,7 +217,7 @@ func report(ctx context.Context, engine *tickethooks.Engine, receivers string) e
 		}
 	}
 	action := trigger.Action{Type: trigger.ActionWebhook, URL: receivers + "/legacy"}
-	if _, err := engine.TestWebhook(ctx, "", action, nil); err != nil {
+	if _, err := engine.TestWebhook(ctx, "", action, tickethooks.WebhookSample{}); err != nil {
 		return err
 	}
 	return nil

@@ -58,7 +58,7 @@ func TestWithEngine(t *testing.T) {
 	if err := engine.OnTicketChange(ctx, &payload.Ticket{Id: 7, Status: "New"}, &payload.Ticket{Id: 7, Status: "Resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := engine.TestWebhook(ctx, "", trigger.Action{Type: trigger.ActionWebhook, URL: receiver.URL + "/hooks"}, nil); err != nil {
+	if _, err := engine.TestWebhook(ctx, "", trigger.Action{Type: trigger.ActionWebhook, URL: receiver.URL + "/hooks"}, tickethooks.WebhookSample{}); err != nil {
 		t.Fatal(err)
 	}
 	settled := func(status executionlog.Status) executionlog.Entry {
