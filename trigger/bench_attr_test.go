@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
 )
 
@@ -83,4 +84,60 @@ func BenchmarkAttributeCondition(b *testing.B) {
 			})
 		}
 	}
+}
+
+// renderCases are body templates measured by BenchmarkRender.
+var renderCases = []struct{ name, body string }{
+	{"slack", `{"text": "Ticket #" + string(Ticket.Id) + " (" + Ticket.Subject + ") is " + Ticket.Status}`},
+	{"crm", `{"external_id": Attr.uuid, "number": Ticket.Id, "status": Ticket.Status, "urgency": Ticket.Urgency,
+		"assignee": Attr.assignee, "team": Attr.team, "tags": Attr.tags, "trigger": Trigger.ID}`},
+	{"packet", ""}, // no template: the data packet
+}
+
+// BenchmarkRender measures Action.Render of a webhook action's body on
+// suiteChange (impl=ours: a Slack-shaped template, a CRM template of
+// eight keys with attributes, and no template, which encodes the
+// packet) beside payload.Encode of the same ticket (impl=encode), which
+// is what the engine did for every webhook before templates.
+func BenchmarkRender(b *testing.B) {
+	before, after := suiteChange()
+	opts := &trigger.Options{Attributes: []trigger.Attribute{
+		{Name: "assignee", Type: trigger.AttrString}, {Name: "team", Type: trigger.AttrString},
+		{Name: "tags", Type: trigger.AttrList}, {Name: "uuid", Type: trigger.AttrString},
+	}}
+	attrs := trigger.Attrs{"assignee": "ann", "team": "billing", "tags": []string{"refund", "vip"}, "uuid": "0b6e3f1c-7d7a-4d0e-9a57-0c3f9f0d1e55"}
+	for _, tc := range renderCases {
+		b.Run("body="+tc.name+"/impl=ours", func(b *testing.B) {
+			action := map[string]any{"type": "webhook", "url": "https://hooks.example.com/x"}
+			if tc.body != "" {
+				action["body"] = tc.body
+			}
+			data, err := json.Marshal([]map[string]any{{"id": "r", "actions": []map[string]any{action}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			set, err := trigger.Parse(data, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr := set.Triggers()[0]
+			ev := trigger.NewEvent(before, after)
+			ev.AfterAttrs = attrs
+			defer ev.Release()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := tr.Actions[0].Render(ev, tr); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("impl=encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := payload.Encode(after); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

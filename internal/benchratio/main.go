@@ -44,7 +44,7 @@ type suite struct {
 
 var (
 	quick = []suite{
-		{pkg: "trigger", bench: "^(BenchmarkExpressionTrigger|BenchmarkExpressionTriggerVM|BenchmarkExpressionTriggerPerChange|BenchmarkStructuredCondition|BenchmarkAttributeCondition|BenchmarkTriggerSet|BenchmarkTriggerSetVM)$"},
+		{pkg: "trigger", bench: "^(BenchmarkExpressionTrigger|BenchmarkExpressionTriggerVM|BenchmarkExpressionTriggerPerChange|BenchmarkStructuredCondition|BenchmarkAttributeCondition|BenchmarkRender|BenchmarkTriggerSet|BenchmarkTriggerSetVM)$"},
 		{pkg: "executionlog", bench: "^(BenchmarkMemoryBytesPerEntry|BenchmarkMemoryCycle)$"},
 		{pkg: "executionlog/sqllog", bench: "^(BenchmarkLogCycle|BenchmarkLogCycleParallel)$"},
 		{pkg: ".", bench: "^(BenchmarkOnTicketChange|BenchmarkDelivery)$"},
@@ -88,6 +88,9 @@ var checks = []check{
 	{what: "attribute tag added vs packet field changed_to, ns/cond", ours: "BenchmarkAttributeCondition/op=tag_added/impl=attr", base: "BenchmarkAttributeCondition/op=tag_added/impl=field", unit: "ns/cond"},
 	{what: "three attribute conditions vs three field ones, ns/cond", ours: "BenchmarkAttributeCondition/op=all_three/impl=attr", base: "BenchmarkAttributeCondition/op=all_three/impl=field", unit: "ns/cond"},
 	{what: "three attribute conditions, allocs/op", ours: "BenchmarkAttributeCondition/op=all_three/impl=attr", unit: "allocs/op", op: "<=", target: 0},
+	{what: "render Slack template vs payload.Encode, time", ours: "BenchmarkRender/body=slack/impl=ours", base: "BenchmarkRender/impl=encode", unit: "ns/op"},
+	{what: "render CRM template (8 keys) vs payload.Encode, time", ours: "BenchmarkRender/body=crm/impl=ours", base: "BenchmarkRender/impl=encode", unit: "ns/op"},
+	{what: "render without template vs payload.Encode, time", ours: "BenchmarkRender/body=packet/impl=ours", base: "BenchmarkRender/impl=encode", unit: "ns/op", op: "<=", target: 1.2},
 	{what: "set of 1 expression trigger, no match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=1/match=none/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=1/match=none/impl=raw", unit: "ns/op"},
 	{what: "set of 100 expression triggers, one match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=100/match=one/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=100/match=one/impl=raw", unit: "ns/op"},
 	{what: "set of 1000 expression triggers, no match, vs raw", ours: "BenchmarkTriggerSet/kind=expression/n=1000/match=none/impl=ours", base: "BenchmarkTriggerSet/kind=expression/n=1000/match=none/impl=raw", unit: "ns/op"},
