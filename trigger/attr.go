@@ -78,9 +78,18 @@ func (a Attrs) Bool(name string) bool { b, _ := a[name].(bool); return b }
 // Time returns the time attribute name, or the zero time.
 func (a Attrs) Time(name string) time.Time { t, _ := a[name].(time.Time); return t }
 
-// List returns the list attribute name, or nil. Callers must not modify
-// it.
-func (a Attrs) List(name string) []string { l, _ := a[name].([]string); return l }
+// List returns the list attribute name, or an empty list (which a body
+// template encodes as [], not null). Callers must not modify it.
+func (a Attrs) List(name string) []string {
+	if l, _ := a[name].([]string); l != nil {
+		return l
+	}
+	return emptyList
+}
+
+// emptyList is the value of a missing list attribute. Being empty, it
+// cannot be modified.
+var emptyList = []string{}
 
 // getter returns the name of the Attrs method that reads an attribute of
 // type t.

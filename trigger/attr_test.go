@@ -467,3 +467,19 @@ func TestMatchAttributesDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocates %v times per run, want 0", n)
 	}
 }
+
+// TestMissingListRendersEmpty: a missing list attribute is [] in a body,
+// not null.
+func TestMissingListRendersEmpty(t *testing.T) {
+	t.Parallel()
+	set, err := compileAttrs(t, trigger.Definition{Actions: []trigger.ActionDefinition{{Type: trigger.ActionWebhook,
+		URL: "https://example.com/hook", Body: `{"tags": Attr.tags, "before": PreviousAttr.tags}`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := set.Triggers()[0]
+	body, _, err := tr.Actions[0].Render(attrEvent(trigger.Attrs{"tags": nil}, nil), tr)
+	if want := `{"before":[],"tags":[]}`; err != nil || string(body) != want {
+		t.Errorf("Render = %s, %v; want %s", body, err, want)
+	}
+}

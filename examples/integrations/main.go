@@ -76,16 +76,13 @@ var attributes = []trigger.Attribute{
 // receiver, %[2]s Discord, %[3]s Teams, %[4]s the CRM, %[5]s the CRM's
 // signing secret. Body templates are expressions: single-quoted strings
 // keep them readable inside JSON, and their values are encoded by the
-// library, never pasted into the body as text. Two things to know:
+// library, never pasted into the body as text. A missing list attribute
+// reads as an empty list, which encodes as [].
 //
-//   - An empty or missing list attribute is a nil []string, which JSON
-//     encodes as null: tags-to-crm writes len(Attr.tags) == 0 ? [] :
-//     Attr.tags for a CRM that wants a list.
-//   - Slack reads <, > and & in mrkdwn text as markup. Escaping all three
-//     takes nested replace() calls, which the expression budget refuses
-//     (each can grow a 256 KiB subject), so vip-to-slack puts the
-//     customer's subject in a plain_text block and keeps mrkdwn for its
-//     own link.
+// Slack reads <, > and & in mrkdwn text as markup. Escaping all three
+// takes nested replace() calls, which the expression budget refuses (each
+// can grow a 256 KiB subject), so vip-to-slack puts the customer's
+// subject in a plain_text block and keeps mrkdwn for its own link.
 const triggersJSON = `[
   {"id": "vip-to-slack", "name": "VIP tickets to #support",
    "conditions": {"all": [{"field": "Attr.tags", "operator": "changed_to", "value": "vip"}]},
@@ -105,7 +102,7 @@ const triggersJSON = `[
   {"id": "tags-to-crm", "name": "Sync tags to the CRM",
    "conditions": {"all": [{"field": "Attr.tags", "operator": "changed"}]},
    "actions": [{"type": "webhook", "url": "%[4]s/api/sync", "headers": {"Authorization": "Bearer crm-api-key"}, "secrets": ["%[5]s"],
-     "body": "{external_id: Attr.uuid, status: Ticket.Status, tags: len(Attr.tags) == 0 ? [] : Attr.tags}"}]},
+     "body": "{external_id: Attr.uuid, status: Ticket.Status, tags: Attr.tags}"}]},
 
   {"id": "resolved-to-crm", "name": "Resolved tickets to the CRM",
    "conditions": {"all": [{"field": "Status", "operator": "changed_to", "value": "Resolved"}]},
