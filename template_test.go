@@ -264,10 +264,21 @@ func TestPreviewAndTestWebhookRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = e.TestWebhook(context.Background(), "", tagged.Triggers()[0].Actions[0],
+	ea, _ := newEngine(t, tickethooks.Config{Triggers: trigger.NewStore(tagged),
+		Attributes: []trigger.Attribute{{Name: "uuid", Type: trigger.AttrString}, {Name: "tags", Type: trigger.AttrList}}})
+	res, err = ea.TestWebhook(context.Background(), "", tagged.Triggers()[0].Actions[0],
 		tickethooks.WebhookSample{Attrs: trigger.Attrs{"uuid": "c0ffee", "tags": []string{"vip"}}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Sample attributes are checked as a change's are.
+	for _, attrs := range []trigger.Attrs{{"password": "x"}, {"uuid": 5}} {
+		if _, err := ea.PreviewWebhook(tagged.Triggers()[0].Actions[0], tickethooks.WebhookSample{Attrs: attrs}); !errors.Is(err, trigger.ErrAttribute) {
+			t.Errorf("PreviewWebhook(%v) = %v, want trigger.ErrAttribute", attrs, err)
+		}
+		if _, err := ea.TestWebhook(context.Background(), "", tagged.Triggers()[0].Actions[0], tickethooks.WebhookSample{Attrs: attrs}); !errors.Is(err, trigger.ErrAttribute) {
+			t.Errorf("TestWebhook(%v) = %v, want trigger.ErrAttribute", attrs, err)
+		}
 	}
 	if want := `{"external_id":"c0ffee","tags":["vip"]}`; string(res.Request.Body) != want || string(rcv.requests()["/crm"].body) != want {
 		t.Errorf("test send with attributes = %s, received %s; want %s", res.Request.Body, rcv.requests()["/crm"].body, want)

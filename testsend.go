@@ -200,6 +200,9 @@ func (s WebhookSample) ticket() *payload.Ticket {
 
 // preview renders the request of the webhook action for sample.
 func (e *Engine) preview(action trigger.Action, sample WebhookSample) (*WebhookPreview, error) {
+	if err := e.checkAttrs(nil, sample.Attrs); err != nil {
+		return nil, fmt.Errorf("sample: %w", err)
+	}
 	body, contentType, err := e.render(&action, sample.ticket(), sample.Attrs, sample.Trigger)
 	if err != nil {
 		return nil, err

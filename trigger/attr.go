@@ -3,7 +3,6 @@ package trigger
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -46,8 +45,9 @@ const (
 	MaxAttrNameBytes = 64
 	// MaxAttrBytes caps the size of the values of one side of a change
 	// (all its strings and list elements, plus 16 bytes per value and
-	// element): a change over it is refused, so that the cost bound of
-	// every expression holds.
+	// element), as Schema.Check counts it. The engine refuses a change
+	// over it, so that the cost bound of every expression holds; a host
+	// that builds Events itself must call Schema.Check.
 	MaxAttrBytes = 64 << 10
 	// MaxListItems is the most elements of a list attribute's value.
 	MaxListItems = 256
@@ -313,29 +313,44 @@ func sameSet(x, y []string) bool {
 }
 
 // attrEqual compares two attribute values as the change operators do:
-// lists as sets, times by instant, and a missing value as the zero value
-// of the other's type.
+// lists as sets, times by instant, and a missing value (or one of a type
+// attributes cannot have) as the zero value of the other's type.
 func attrEqual(x, y any) bool {
+	x, y = attrValue(x), attrValue(y)
+	if x == nil {
+		x, y = y, x
+	}
 	switch xv := x.(type) {
+	case nil:
+		return true
 	case []string:
 		yv, _ := y.([]string)
 		return sameSet(xv, yv)
 	case time.Time:
 		yv, _ := y.(time.Time)
 		return timeKey(xv) == timeKey(yv)
-	case nil:
-		switch y.(type) {
-		case nil:
-			return true
-		case []string, time.Time:
-			return attrEqual(y, x)
-		}
-		return y == reflect.Zero(reflect.TypeOf(y)).Interface()
+	case string:
+		yv, _ := y.(string)
+		return xv == yv && (y != nil || xv == "")
+	case int:
+		yv, _ := y.(int)
+		return xv == yv && (y != nil || xv == 0)
+	case bool:
+		yv, _ := y.(bool)
+		return xv == yv && (y != nil || !xv)
 	}
-	if y == nil {
-		return attrEqual(y, x)
+	return false
+}
+
+// attrValue returns v when it is a value an attribute can have (a string,
+// int, bool, time.Time or []string), and nil otherwise, which reads as
+// missing.
+func attrValue(v any) any {
+	switch v.(type) {
+	case string, int, bool, time.Time, []string:
+		return v
 	}
-	return x == y
+	return nil
 }
 
 // attrChangedTo is ChangedTo for an attribute: on a list, whether v was

@@ -208,6 +208,9 @@ func TestAttributeLoadErrors(t *testing.T) {
 		{"expression: getter called", expr(`Attr.String("assignee") == ""`), "expression", 1, 6, `unknown attribute "String"`},
 		{"expression: Changed with a wrong type", expr(`ChangedTo("Attr.vip", "yes")`), "expression", 1, 23, `ChangedTo: value for bool attribute "Attr.vip" must be true or false`},
 		{"expression: Changed unknown", expr(`Changed("Attr.nope")`), "expression", 1, 9, `unknown attribute "nope"`},
+		{"expression: $env aliased", expr(`let e = $env; e.Attr.team == ""`), "expression", 1, 9, `$env must be followed by a literal name`},
+		{"expression: $env in a list", expr(`any([$env], #.Attr.team == "")`), "expression", 1, 6, `$env must be followed by a literal name`},
+		{"expression: $env computed name", expr(`$env["At" + "tr"].team == ""`), "expression", 1, 1, `$env must be followed by a literal name`},
 	}
 	for _, tt := range tests {
 		_, err := compileAttrs(t, tt.def)
@@ -481,5 +484,26 @@ func TestMissingListRendersEmpty(t *testing.T) {
 	body, _, err := tr.Actions[0].Render(attrEvent(trigger.Attrs{"tags": nil}, nil), tr)
 	if want := `{"before":[],"tags":[]}`; err != nil || string(body) != want {
 		t.Errorf("Render = %s, %v; want %s", body, err, want)
+	}
+}
+
+// TestChangedHelpersOnOddValues: the exported helpers never panic on
+// values an attribute cannot have (Schema.Check refuses them; a host
+// building an Env itself may not have called it); such values read as
+// missing.
+func TestChangedHelpersOnOddValues(t *testing.T) {
+	t.Parallel()
+	odd := []any{[]any{"a"}, map[string]any{"a": 1}, struct{ A []int }{}, 1.5, int64(3), nil}
+	for _, v := range odd {
+		env := trigger.Env{Attr: trigger.Attrs{"tags": v}, PreviousAttr: trigger.Attrs{"tags": []any{"b"}}}
+		if env.Changed("Attr.tags") || env.ChangedTo("Attr.tags", "a") || env.ChangedFrom("Attr.tags", "b") {
+			t.Errorf("%#v: a helper holds on values that read as missing", v)
+		}
+	}
+	env := trigger.Env{Attr: trigger.Attrs{"n": 0, "s": "", "b": false, "l": []string{}}}
+	for _, name := range []string{"n", "s", "b", "l"} {
+		if env.Changed("Attr." + name) {
+			t.Errorf("Changed(%s) from missing to the zero value = true, want false", name)
+		}
 	}
 }

@@ -30,7 +30,11 @@ type Event struct {
 	After *payload.Ticket
 	// BeforeAttrs and AfterAttrs are the host attributes of the ticket
 	// before and after the change (see Attribute). Nil means none. Set
-	// them after NewEvent, before the first trigger is evaluated.
+	// them after NewEvent, before the first trigger is evaluated. They
+	// must pass Schema.Check (the engine checks them): values of another
+	// type than declared read as their getters read them in conditions,
+	// but not always so in the Changed helpers, and values over
+	// MaxAttrBytes void the cost bound of expressions.
 	BeforeAttrs, AfterAttrs Attrs
 
 	built bool      // NewEvent set sides

@@ -159,10 +159,25 @@ type helperCheck struct {
 	problems []exprProblem
 	attrRefs []ast.Node        // every Attr and PreviousAttr seen
 	readers  map[ast.Node]bool // those that are the receiver of a getter call made here
+	envRefs  []ast.Node        // every $env seen
+	envNamed map[ast.Node]bool // those followed by a literal name: $env.X, $env["X"]
 }
 
 // Visit implements ast.Visitor.
 func (c *helperCheck) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == "$env" {
+		c.envRefs = append(c.envRefs, id)
+	}
+	if m, ok := (*node).(*ast.MemberNode); ok {
+		if id, ok := m.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+			if _, lit := m.Property.(*ast.StringNode); lit {
+				if c.envNamed == nil {
+					c.envNamed = map[ast.Node]bool{}
+				}
+				c.envNamed[id] = true
+			}
+		}
+	}
 	if isAttrRef(*node) {
 		c.attrRefs = append(c.attrRefs, *node)
 	}
@@ -265,8 +280,16 @@ func (c *helperCheck) attrMember(node *ast.Node, m *ast.MemberNode) {
 }
 
 // strayAttrs reports each Attr or PreviousAttr that is not followed by
-// an attribute name.
+// an attribute name, and each $env not followed by a literal name: an
+// alias of $env (let e = $env, [$env][0], a map holding it) would read
+// attributes around the checks above, and a template would encode the
+// whole environment.
 func (c *helperCheck) strayAttrs() {
+	for _, n := range c.envRefs {
+		if !c.envNamed[n] {
+			c.add(n, "$env must be followed by a literal name, such as $env.Ticket")
+		}
+	}
 	for _, n := range c.attrRefs {
 		if !c.readers[n] {
 			c.add(n, "Attr and PreviousAttr must be followed by .<attribute name>")

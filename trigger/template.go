@@ -245,6 +245,9 @@ func encodeJSON(v any) ([]byte, error) {
 	if err := checkKeys(reflect.ValueOf(v), "", 0); err != nil {
 		return nil, err
 	}
+	if _, err := jsonSizeAtMost(reflect.ValueOf(v), MaxRenderedBody, 0); err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -304,12 +307,16 @@ func encodeForm(v any) ([]byte, error) {
 		return nil, fmt.Errorf("an %s body must be a map of names to values, not %s", ContentTypeForm, typeName(v))
 	}
 	form := make(url.Values, m.Len())
+	size := 0
 	it := m.MapRange()
 	for it.Next() {
 		key := it.Key().String()
 		s, err := formValue(it.Value())
 		if err != nil {
 			return nil, fmt.Errorf("key %q: %w", textcut.Cut(key, maxQuoted), err)
+		}
+		if size += formSizeAtMost(key, s); size > MaxRenderedBody {
+			return nil, errBodyTooLarge
 		}
 		form.Set(key, s)
 	}

@@ -296,7 +296,7 @@ func TestRenderErrors(t *testing.T) {
 		{"NaN", `{"n": 0.0 / 0.0}`, "", nil,
 			`body template: cannot encode the value as JSON: json: unsupported value: NaN`},
 		{"too big", `[Ticket.Subject, Ticket.Subject]`, "", nil,
-			"body template: the body is 300007 bytes long; the limit is 262144"},
+			"body template: the body would be more than 262144 bytes long (MaxRenderedBody)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
