@@ -180,18 +180,40 @@ func (l *Log) insert(ctx context.Context, q queryer, entries []*executionlog.Ent
 
 	// The attempts' rows refer to their entries, written above.
 	b := batcher{l: l, q: q, table: l.attempts, cols: attemptCols, ncols: attemptColCount}
+	pending := false
 	for _, e := range entries {
 		if e.DuplicateOf != "" {
 			continue
 		}
+		pending = pending || e.Status == executionlog.StatusPending
 		for i, a := range e.Attempts {
 			if err := b.row(ctx, len(a.Error)+len(a.ResponseBody), attemptArgs([]any{e.ID, i + 1, i + 1}, d, &a)...); err != nil {
 				return fmt.Errorf("entry %q: writing attempt %d: %w", e.ID, i+1, err)
 			}
 		}
 	}
-	return b.flush(ctx)
+	if err := b.flush(ctx); err != nil {
+		return err
+	}
+	if pending && d == Postgres {
+		// Delivered at commit, and only then: engines listening on the
+		// channel (see Channel) look for due entries at once.
+		if _, err := q.ExecContext(ctx, "SELECT pg_notify($1, '')", l.Channel()); err != nil {
+			return fmt.Errorf("notifying %s: %w", l.Channel(), err)
+		}
+	}
+	return nil
 }
+
+// Channel returns the PostgreSQL notification channel of the log: its
+// table prefix followed by "due" ("tickethooks_due" by default). On
+// PostgreSQL, every transaction that adds pending entries (Add, AddTx,
+// and so OnTicketChange and OnTicketChangeTx) sends a notification on it,
+// delivered when the transaction commits and dropped when it rolls back;
+// package pglisten listens on it and wakes engines, so that a commit is
+// delivered at once rather than at the next poll. Other databases send
+// nothing.
+func (l *Log) Channel() string { return l.prefix + "due" }
 
 // markDuplicates sets the DuplicateOf of the entries of keyed, written by
 // statements that skipped their keys when already stored, and of which
