@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registered as "pgx"
 	"github.com/riverqueue/river"
@@ -65,13 +66,13 @@ func BenchmarkPostgresDelivery(b *testing.B) {
 	if dsn == "" {
 		b.Skip("set " + dsnVar + " (for example postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to compare tickethooks with river on PostgreSQL")
 	}
-	rp := newRiverPool(b, dsn)
+	resetRiverSchema(b, dsn)
 	for _, w := range benchWorkers {
 		prefix := fmt.Sprintf("workers=%d", w)
 		b.Run(prefix+"/impl=tickethooks", func(b *testing.B) { benchTickethooks(b, dsn, w) })
-		b.Run(prefix+"/impl=river-default", func(b *testing.B) { benchRiver(b, rp, w, false, false) })
-		b.Run(prefix+"/impl=river-tuned", func(b *testing.B) { benchRiver(b, rp, w, true, false) })
-		b.Run(prefix+"/impl=river-batched", func(b *testing.B) { benchRiver(b, rp, w, true, true) })
+		b.Run(prefix+"/impl=river-default", func(b *testing.B) { benchRiver(b, dsn, w, false, false) })
+		b.Run(prefix+"/impl=river-tuned", func(b *testing.B) { benchRiver(b, dsn, w, true, false) })
+		b.Run(prefix+"/impl=river-batched", func(b *testing.B) { benchRiver(b, dsn, w, true, true) })
 	}
 }
 
@@ -190,6 +191,7 @@ func run(b *testing.B, rc *receiver, workers, batch int, produce func(ctx contex
 // migrated PostgreSQL log under a table prefix of its own.
 func benchTickethooks(b *testing.B, dsn string, workers int) {
 	rc := newReceiver(b, b.N)
+	connect(b, dsn).Close(context.Background()) // wait for room
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		b.Fatal(err)
@@ -277,42 +279,44 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	return nil
 }
 
-// newRiverPool drops and recreates riverSchema, opens a pgx pool whose
-// search_path is that schema, and runs river's migrations in it. The
-// schema is dropped when the benchmark ends.
-func newRiverPool(b *testing.B, dsn string) *pgxpool.Pool {
+// connect opens a connection, retrying for up to a minute while the
+// server has no room for another client (SQLSTATE 53300): the server may
+// be shared with other test runs.
+func connect(b *testing.B, dsn string) *pgx.Conn {
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err == nil {
+			return conn
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "53300" || time.Now().After(deadline) {
+			b.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// resetRiverSchema drops and recreates riverSchema and runs river's
+// migrations in it (rivermigrate, through search_path). The schema is
+// dropped when the benchmark ends.
+func resetRiverSchema(b *testing.B, dsn string) {
+	ctx := context.Background()
+	admin := connect(b, dsn)
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+riverSchema+" CASCADE; CREATE SCHEMA "+riverSchema); err != nil {
 		b.Fatalf("creating schema %s: %v", riverSchema, err)
 	}
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = riverSchema
-	cfg.MaxConns = poolConns
-	cfg.MinConns = poolConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.Cleanup(func() {
-		pool.Close()
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			b.Error(err)
-			return
-		}
+		conn := connect(b, dsn)
 		defer conn.Close(context.Background())
 		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+riverSchema+" CASCADE"); err != nil {
 			b.Errorf("dropping schema %s: %v", riverSchema, err)
 		}
 	})
+	pool := newRiverPool(b, dsn)
+	defer pool.Close()
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -320,14 +324,32 @@ func newRiverPool(b *testing.B, dsn string) *pgxpool.Pool {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		b.Fatalf("river migrations: %v", err)
 	}
+}
+
+// newRiverPool opens a pgx pool of poolConns connections whose
+// search_path is riverSchema. The caller closes it.
+func newRiverPool(b *testing.B, dsn string) *pgxpool.Pool {
+	connect(b, dsn).Close(context.Background()) // wait for room
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = riverSchema
+	cfg.MaxConns = poolConns
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	return pool
 }
 
 // benchRiver delivers b.N jobs through a river client with workers
 // workers. tuned lowers FetchCooldown and FetchPollInterval; batched
 // inserts with InsertMany, insertBatch jobs at a time.
-func benchRiver(b *testing.B, pool *pgxpool.Pool, workers int, tuned, batched bool) {
+func benchRiver(b *testing.B, dsn string, workers int, tuned, batched bool) {
 	ctx := context.Background()
+	pool := newRiverPool(b, dsn)
+	defer pool.Close()
 	// No job of an earlier run may be worked in this one.
 	if _, err := pool.Exec(ctx, "TRUNCATE river_job, river_leader, river_queue"); err != nil {
 		b.Fatalf("truncating river tables: %v", err)
