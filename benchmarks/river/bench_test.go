@@ -22,6 +22,9 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,13 +136,25 @@ type receiver struct {
 	count atomic.Int64
 	want  int64
 	done  chan struct{}
+	at    []atomic.Int64 // with traceVar set: when each request came
 }
+
+// traceVar, when set, makes each run log its timeline: when the
+// producers finished, the longest gaps between two requests received.
+const traceVar = "TICKETHOOKS_BENCH_TRACE"
 
 func newReceiver(b *testing.B, want int) *receiver {
 	r := &receiver{want: int64(want), done: make(chan struct{})}
+	if os.Getenv(traceVar) != "" {
+		r.at = make([]atomic.Int64, want)
+	}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		_, _ = io.Copy(io.Discard, req.Body)
-		if r.count.Add(1) == r.want {
+		n := r.count.Add(1)
+		if r.at != nil && n <= r.want {
+			r.at[n-1].Store(time.Now().UnixNano())
+		}
+		if n == r.want {
 			close(r.done)
 		}
 		_, _ = w.Write([]byte("ok"))
@@ -165,6 +180,8 @@ func run(b *testing.B, rc *receiver, workers, batch int, produce func(ctx contex
 	ctx := context.Background()
 	var next atomic.Int64
 	b.ResetTimer()
+	start := time.Now()
+	cpu0 := readCPU(rc.at != nil)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -182,9 +199,97 @@ func run(b *testing.B, rc *receiver, workers, batch int, produce func(ctx contex
 		})
 	}
 	wg.Wait()
+	produced := time.Now()
 	rc.wait(b)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	if rc.at != nil {
+		rc.trace(b, start, produced)
+		cpu1 := readCPU(true)
+		wall := float64(b.Elapsed()) / float64(time.Second) * 100 // ticks per second (USER_HZ)
+		b.Logf("cpu over the run, in CPUs: machine busy %.2f (steal %.2f), this process %.2f, postgres processes %.2f",
+			float64(cpu1.busy-cpu0.busy)/wall, float64(cpu1.steal-cpu0.steal)/wall,
+			float64(cpu1.self-cpu0.self)/wall, float64(cpu1.postgres-cpu0.postgres)/wall)
+	}
+}
+
+// cpuTicks are CPU times in USER_HZ ticks (Linux only): the machine's
+// busy and stolen time, this process's, and all postgres processes'.
+type cpuTicks struct{ busy, steal, self, postgres int64 }
+
+// readCPU reads cpuTicks from /proc when on, for the trace.
+func readCPU(on bool) cpuTicks {
+	var c cpuTicks
+	if !on {
+		return c
+	}
+	if data, err := os.ReadFile("/proc/stat"); err == nil {
+		f := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch i {
+			case 0, 1, 2, 5, 6: // user nice system irq softirq
+				c.busy += n
+			case 7:
+				c.busy += n
+				c.steal = n
+			}
+		}
+	}
+	procTicks := func(stat string) int64 {
+		// utime and stime are fields 14 and 15; the command may hold spaces.
+		f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
+		if len(f) < 13 {
+			return 0
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		return u + s
+	}
+	if data, err := os.ReadFile("/proc/self/stat"); err == nil {
+		c.self = procTicks(string(data))
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile("/proc/" + d.Name() + "/comm"); err != nil || !strings.HasPrefix(string(comm), "postgres") {
+			continue
+		}
+		if data, err := os.ReadFile("/proc/" + d.Name() + "/stat"); err == nil {
+			c.postgres += procTicks(string(data))
+		}
+	}
+	return c
+}
+
+// trace logs when the producers finished, how many requests had come by
+// then, and the three longest gaps between requests.
+func (r *receiver) trace(b *testing.B, start, produced time.Time) {
+	at := make([]int64, len(r.at))
+	for i := range r.at {
+		at[i] = r.at[i].Load()
+	}
+	slices.Sort(at)
+	type gap struct {
+		after int
+		at, d time.Duration
+	}
+	var gaps []gap
+	prev := start.UnixNano()
+	before := 0
+	for i, t := range at {
+		gaps = append(gaps, gap{i, time.Duration(prev - start.UnixNano()), time.Duration(t - prev)})
+		prev = t
+		if t <= produced.UnixNano() {
+			before++
+		}
+	}
+	slices.SortFunc(gaps, func(x, y gap) int { return int(y.d - x.d) })
+	gaps = gaps[:min(3, len(gaps))]
+	b.Logf("N=%d elapsed %v; producers done at %v with %d received; longest gaps: %+v",
+		b.N, b.Elapsed().Round(time.Millisecond), produced.Sub(start).Round(time.Millisecond), before, gaps)
 }
 
 // benchTickethooks delivers b.N changes through an engine on a freshly
