@@ -22,6 +22,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -207,9 +208,9 @@ func run(b *testing.B, rc *receiver, workers, batch int, produce func(ctx contex
 		rc.trace(b, start, produced)
 		cpu1 := readCPU(true)
 		wall := float64(b.Elapsed()) / float64(time.Second) * 100 // ticks per second (USER_HZ)
-		b.Logf("cpu over the run, in CPUs: machine busy %.2f (steal %.2f), this process %.2f, postgres processes %.2f",
-			float64(cpu1.busy-cpu0.busy)/wall, float64(cpu1.steal-cpu0.steal)/wall,
-			float64(cpu1.self-cpu0.self)/wall, float64(cpu1.postgres-cpu0.postgres)/wall)
+		busy, self, pg := float64(cpu1.busy-cpu0.busy)/wall, float64(cpu1.self-cpu0.self)/wall, float64(cpu1.postgres-cpu0.postgres)/wall
+		b.Logf("cpu over the run, in CPUs of %d: machine busy %.2f (steal %.2f), this process %.2f, postgres processes (any client's) %.2f, other processes %.2f",
+			runtime.NumCPU(), busy, float64(cpu1.steal-cpu0.steal)/wall, self, pg, busy-self-pg)
 	}
 }
 
