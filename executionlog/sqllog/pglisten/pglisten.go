@@ -12,7 +12,10 @@
 //	go pglisten.Listen(ctx, pglisten.Config{ConnString: dsn, Channel: log.Channel(), Wake: engine.Wake})
 //
 // The package uses pgx (github.com/jackc/pgx/v5) for its own connection,
-// whatever driver the host's *sql.DB uses. Polling stays the safety net:
+// whatever driver the host's *sql.DB uses. LISTEN needs a session of its
+// own: connect it to PostgreSQL directly, not through a pooler in
+// transaction mode (PgBouncer's pool_mode=transaction), which would drop
+// the notifications. Polling stays the safety net:
 // while the connection is down, entries are found at the engine's next
 // poll, and Listen calls Wake once it has listened again, for the
 // notifications it may have missed.
