@@ -6,7 +6,7 @@
 // It creates the log's tables and a tickets table of its own under a fresh
 // prefix, resolves a ticket inside a transaction that also calls
 // OnTicketChangeTx, commits, waits for the delivery to a receiver on
-// 127.0.0.1, prints the Webhook Execution Log, prunes old entries, and
+// 127.0.0.1 (a pglisten listener wakes the engine at the commit), prints the Webhook Execution Log, prunes old entries, and
 // drops every table it created.
 //
 //	TICKETHOOKS_POSTGRES_DSN='postgres://user@localhost:5432/db?sslmode=disable' go run ./examples/postgres
@@ -33,6 +33,7 @@ import (
 	"github.com/tickethooks/tickethooks"
 	"github.com/tickethooks/tickethooks/executionlog"
 	"github.com/tickethooks/tickethooks/executionlog/sqllog"
+	"github.com/tickethooks/tickethooks/executionlog/sqllog/pglisten"
 	"github.com/tickethooks/tickethooks/payload"
 	"github.com/tickethooks/tickethooks/trigger"
 )
@@ -124,15 +125,32 @@ func run(dsn string) (err error) {
 		Triggers:      trigger.NewStore(set),
 		Log:           execLog,
 		AllowNetworks: loopback,
-		// Entries written in a transaction are found by the next poll
-		// after the commit.
-		PollInterval: 200 * time.Millisecond,
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		return err
 	}
 	defer engine.Close(ctx)
+
+	// Entries written in the host's transaction are announced on the
+	// log's channel when it commits: the listener wakes the engine then,
+	// rather than at its next poll (1 s by default).
+	lctx, stopListening := context.WithCancel(ctx)
+	listening := make(chan error, 1)
+	tell := func(err error) {
+		select {
+		case listening <- err:
+		default: // told already
+		}
+	}
+	go func() {
+		tell(pglisten.Listen(lctx, pglisten.Config{ConnString: dsn, Channel: execLog.Channel(), Wake: engine.Wake,
+			Listening: func() { tell(nil) }}))
+	}()
+	defer stopListening()
+	if err := <-listening; err != nil {
+		return err
+	}
 
 	// The ticket is resolved: the helpdesk's update and the webhook's log
 	// entry are written in one transaction.
