@@ -124,7 +124,8 @@ func (e *Engine) TestWebhook(ctx context.Context, tenant string, action trigger.
 // TestResult is what TestWebhook sent and what came back.
 type TestResult struct {
 	// Request is the request sent, as PreviewWebhook renders it: method,
-	// URL and headers as the log shows them, and the body.
+	// URL and headers as the log shows them (without the webhook-id,
+	// webhook-timestamp and webhook-signature of the send), and the body.
 	Request *WebhookPreview
 	// Response is the receiver's answer; nil when none arrived.
 	Response *webhook.Response

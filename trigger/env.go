@@ -41,9 +41,14 @@ import (
 // boolean operators are not run on an Env at all but as Go closures over
 // the two tickets, with the same results (see the package documentation).
 type Env struct {
-	Ticket       payload.Ticket
-	Previous     *payload.Ticket
-	Event        string
+	// Ticket is the ticket after the change.
+	Ticket payload.Ticket
+	// Previous is the ticket before the change; nil on creation.
+	Previous *payload.Ticket
+	// Event is "created" or "updated".
+	Event string
+	// Attr and PreviousAttr are the host attributes after and before the
+	// change; expressions read them as Attr.<name>.
 	Attr         Attrs
 	PreviousAttr Attrs
 }

@@ -47,13 +47,19 @@ const MaxRenderedBody = 256 << 10
 // rendered. (The fields are repeated rather than Env embedded, so that
 // expr's errors name them plainly.)
 type TemplateEnv struct {
-	Ticket       payload.Ticket
-	Previous     *payload.Ticket
-	Event        string
+	// Ticket is the ticket after the change.
+	Ticket payload.Ticket
+	// Previous is the ticket before the change; nil on creation.
+	Previous *payload.Ticket
+	// Event is "created" or "updated".
+	Event string
+	// Attr and PreviousAttr are the host attributes after and before the
+	// change, read as Attr.<name>.
 	Attr         Attrs
 	PreviousAttr Attrs
 	// Trigger is the trigger whose action is rendered. Its fields are
-	// empty when the action is rendered without a trigger (a test send).
+	// empty when the action is rendered without a trigger (a test send
+	// or preview without WebhookSample.Trigger).
 	Trigger TemplateTrigger
 }
 
@@ -186,9 +192,11 @@ func formResult(tree ast.Node) string {
 //     strings, numbers (written as JSON writes them), bools or nil (an
 //     empty value); it is encoded as url.Values encodes, keys sorted.
 //
-// A body over MaxRenderedBody bytes, a value that cannot be encoded, a
-// failing expression and a ticket over BudgetTicketSize are errors, of type
-// *RenderError. Render never panics.
+// With a template, a body over MaxRenderedBody bytes, a value that cannot
+// be encoded, a failing expression and a ticket over BudgetTicketSize are
+// errors, of type *RenderError; the packet, without a template, is
+// returned whatever its size (the engine caps it with
+// Config.MaxBodySize). Render never panics.
 func (a *Action) Render(ev *Event, t *Trigger) (body []byte, contentType string, err error) {
 	contentType = a.ContentType
 	if contentType == "" {

@@ -63,7 +63,8 @@ type Config struct {
 // until ctx ends, reconnecting when the connection breaks. It returns
 // ctx's error when ctx ends, and an error at once when cfg is invalid or
 // the first connection fails (so that a wrong connection string shows
-// when the host starts); later failures are logged and retried.
+// when the host starts); later failures are retried, and the loss and
+// the recovery of the connection are logged.
 func Listen(ctx context.Context, cfg Config) error {
 	switch {
 	case cfg.ConnString == "" && cfg.Connect == nil:
